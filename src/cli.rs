@@ -1,0 +1,155 @@
+//! The command line. The seed's single-dash long flags (`-dl`, `-tl`, `-model`) are rewritten
+//! to `--dl`, `--tl`, `--model` before clap sees them, since clap would read `-dl` as `-d l`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::device::DeviceRequest;
+use crate::experiment::hyper::AeHyper;
+
+/// The bundled MNIST training images, relative to the repository.
+pub const BUNDLED_TRAIN_IMAGES: &str = "data/mnist/train-images-idx3-ubyte.gz";
+
+const SEED_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aelab",
+    version,
+    about = "Convolutional autoencoder and classifier experiments on IDX image datasets (MNIST)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a convolutional autoencoder on an IDX images file
+    Autoencoder(AutoencoderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AutoencoderArgs {
+    /// Training images (IDX, raw or gzip) [default: the bundled MNIST training images]
+    #[arg(short = 'd', long = "data", value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Conv layers in the encoder (and in the decoder), at least 2 [default: 4]
+    #[arg(long, value_name = "L")]
+    pub layers: Option<usize>,
+    /// Conv filter size K (K x K kernels) [default: 3]
+    #[arg(long, value_name = "K")]
+    pub filter_size: Option<usize>,
+    /// Filters in the first layer; they double per layer [default: 32]
+    #[arg(long, value_name = "F")]
+    pub filters: Option<usize>,
+    /// Training epochs [default: 100]
+    #[arg(long, value_name = "E")]
+    pub epochs: Option<usize>,
+    /// Images per training batch [default: 64]
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
+    /// Seed for the train/validation split, shuffling and initialisation
+    #[arg(long, value_name = "S", default_value_t = 13)]
+    pub seed: u64,
+    /// Use only the first N images (quick runs)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Where to train: auto, cpu, cuda, cuda:N or ndarray
+    #[arg(long, value_name = "D", default_value = "auto")]
+    pub device: DeviceRequest,
+    /// Folder for the results table, model and plots (made if missing)
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Name of the saved model: writes NAME.mpk and NAME.json under --out
+    #[arg(long, value_name = "NAME", default_value = "ae")]
+    pub save: String,
+}
+
+impl AutoencoderArgs {
+    /// The hyperparameters: the flags given, the seed report's base run for the rest.
+    pub fn hyper(&self) -> AeHyper {
+        let base = AeHyper::SEED_BASE;
+        AeHyper {
+            layers: self.layers.unwrap_or(base.layers),
+            filter_size: self.filter_size.unwrap_or(base.filter_size),
+            filters: self.filters.unwrap_or(base.filters),
+            epochs: self.epochs.unwrap_or(base.epochs),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
+        }
+    }
+
+    /// The images file: `-d`, else the bundled MNIST (found from the working directory, or
+    /// from the source tree this binary was built from).
+    pub fn data_path(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(|| bundled(BUNDLED_TRAIN_IMAGES))
+    }
+}
+
+/// A bundled data file: relative to the working directory if there, else to the crate root.
+pub fn bundled(relative: &str) -> PathBuf {
+    let local = Path::new(relative);
+    if local.exists() {
+        local.to_owned()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+    }
+}
+
+/// Rewrite the seed's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.
+pub fn rewrite_seed_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| {
+            let Some(text) = arg.to_str() else {
+                return arg;
+            };
+            let flag = text.split('=').next().unwrap_or(text);
+            if SEED_STYLE_FLAGS.contains(&flag) {
+                OsString::from(format!("-{text}"))
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        rewrite_seed_flags(args.iter().map(OsString::from))
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn seed_flags_get_a_second_dash() {
+        assert_eq!(
+            strings(&[
+                "aelab", "classify", "-d", "a", "-dl", "b", "-tl=c", "-model", "m", "-t", "t"
+            ]),
+            [
+                "aelab", "classify", "-d", "a", "--dl", "b", "--tl=c", "--model", "m", "-t", "t"
+            ]
+        );
+    }
+
+    #[test]
+    fn unset_hyperparameters_take_the_seed_base() {
+        let cli = Cli::parse_from(["aelab", "autoencoder", "--filters", "8"]);
+        let Command::Autoencoder(args) = cli.command;
+        assert_eq!(
+            args.hyper(),
+            AeHyper {
+                filters: 8,
+                ..AeHyper::SEED_BASE
+            }
+        );
+    }
+}

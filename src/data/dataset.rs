@@ -1,0 +1,113 @@
+//! The seeded train/validation split, per-epoch shuffling, and batches as tensors.
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+
+use super::idx::Images;
+
+/// Fraction of the images held out for validation, as in the seed report (80/20).
+pub const VALIDATION_FRACTION: f64 = 0.2;
+
+/// A small, fast, seedable generator (SplitMix64). Ours, so a seed gives the same split
+/// whatever version of a random-number crate is installed.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0), by rejection so there is no modulo bias.
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = n as u64;
+        let zone = u64::MAX - u64::MAX % n;
+        loop {
+            let x = self.next_u64();
+            if x < zone {
+                return (x % n) as usize;
+            }
+        }
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// Which images train and which validate; disjoint, covering `0..n`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub train: Vec<usize>,
+    pub valid: Vec<usize>,
+}
+
+impl Split {
+    /// Shuffle `0..n` with `seed`; the first ceil(20%) validate, the rest train.
+    /// Needs `n >= 2` so that both parts hold at least one image.
+    pub fn new(n: usize, seed: u64) -> Self {
+        assert!(n >= 2, "a split needs at least two images");
+        let mut order: Vec<usize> = (0..n).collect();
+        Rng::new(seed).shuffle(&mut order);
+        let valid_len = ((n as f64 * VALIDATION_FRACTION).ceil() as usize).clamp(1, n - 1);
+        let train = order.split_off(valid_len);
+        Self {
+            train,
+            valid: order,
+        }
+    }
+}
+
+/// Images `indices` as a `[batch, 1, H, W]` tensor of f32 in [0, 1].
+pub fn image_batch<B: Backend>(
+    images: &Images,
+    indices: &[usize],
+    device: &B::Device,
+) -> Tensor<B, 4> {
+    let size = images.height * images.width;
+    let mut values = Vec::with_capacity(indices.len() * size);
+    for &index in indices {
+        values.extend(images.image(index).iter().map(|&p| p as f32 / 255.0));
+    }
+    let data = TensorData::new(values, [indices.len(), 1, images.height, images.width]);
+    Tensor::from_data(data, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_is_deterministic_disjoint_and_complete() {
+        let a = Split::new(1000, 13);
+        assert_eq!(a, Split::new(1000, 13));
+        assert_ne!(a, Split::new(1000, 14));
+        assert_eq!(a.valid.len(), 200);
+        assert_eq!(a.train.len(), 800);
+        let mut all: Vec<usize> = a.train.iter().chain(&a.valid).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..1000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn tiny_split_keeps_both_parts() {
+        let s = Split::new(2, 1);
+        assert_eq!((s.train.len(), s.valid.len()), (1, 1));
+    }
+
+    #[test]
+    fn rng_below_stays_in_range() {
+        let mut rng = Rng::new(7);
+        assert!((0..10_000).all(|_| rng.below(3) < 3));
+    }
+}

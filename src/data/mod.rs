@@ -1,0 +1,4 @@
+//! Reading image datasets: IDX files in, u8 images in memory, f32 tensors out per batch.
+
+pub mod dataset;
+pub mod idx;

@@ -1,0 +1,153 @@
+//! Results tables (`loss_values.csv`): read, add a row, replace rows of the same run, sort,
+//! and write back atomically. A table that cannot be read is never overwritten.
+
+use std::cmp::Ordering;
+use std::fs;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::hyper::AeHyper;
+use crate::error::InputError;
+use crate::fsutil;
+
+/// A row of a results table.
+pub trait ResultRow: Serialize + DeserializeOwned + Clone {
+    /// Whether two rows record the same hyperparameters (the newer replaces the older).
+    fn same_run(&self, other: &Self) -> bool;
+    /// Table order: best first.
+    fn rank(&self, other: &Self) -> Ordering;
+}
+
+/// A row of `loss_values.csv`, with the seed report's column names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AeRow {
+    #[serde(rename = "Layers")]
+    pub layers: usize,
+    #[serde(rename = "Filter_Size")]
+    pub filter_size: usize,
+    #[serde(rename = "Filters/Layer")]
+    pub filters: usize,
+    #[serde(rename = "Epochs")]
+    pub epochs: usize,
+    #[serde(rename = "Batch_Size")]
+    pub batch_size: usize,
+    #[serde(rename = "Train_Time")]
+    pub train_time: f64,
+    #[serde(rename = "Loss")]
+    pub loss: f64,
+    #[serde(rename = "Val_Loss")]
+    pub val_loss: f64,
+}
+
+impl AeRow {
+    pub fn new(hyper: &AeHyper, train_time: f64, loss: f64, val_loss: f64) -> Self {
+        Self {
+            layers: hyper.layers,
+            filter_size: hyper.filter_size,
+            filters: hyper.filters,
+            epochs: hyper.epochs,
+            batch_size: hyper.batch_size,
+            // Seconds to two decimals, as the seed's table shows them.
+            train_time: (train_time * 100.0).round() / 100.0,
+            loss,
+            val_loss,
+        }
+    }
+
+    pub fn hyper(&self) -> AeHyper {
+        AeHyper {
+            layers: self.layers,
+            filter_size: self.filter_size,
+            filters: self.filters,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+        }
+    }
+}
+
+impl ResultRow for AeRow {
+    fn same_run(&self, other: &Self) -> bool {
+        self.hyper() == other.hyper()
+    }
+
+    fn rank(&self, other: &Self) -> Ordering {
+        self.val_loss.total_cmp(&other.val_loss)
+    }
+}
+
+/// Read every row of a table; a missing file is an empty table.
+pub fn read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, InputError> {
+    let bad = |what: String| InputError::new(format!("{}: {what}", path.display()));
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(bad(format!("cannot read results table: {e}"))),
+    };
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<Result<Vec<R>, _>>()
+        .map_err(|e| {
+            bad(format!(
+                "not a valid results table ({e}); move it aside or fix it"
+            ))
+        })
+}
+
+/// Add `row` to the table at `path` (replacing a row of the same run), keep it sorted, and
+/// write it back atomically. Returns the rows as written.
+pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<Vec<R>> {
+    let mut rows: Vec<R> = read_rows(path)?;
+    rows.retain(|existing| !existing.same_run(&row));
+    rows.push(row);
+    rows.sort_by(|a, b| a.rank(b));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for r in &rows {
+        writer.serialize(r)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    fsutil::write_atomic(path, &bytes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write results table: {e}", path.display()))?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(filters: usize, val_loss: f64) -> AeRow {
+        let hyper = AeHyper {
+            filters,
+            ..AeHyper::SEED_BASE
+        };
+        AeRow::new(&hyper, 12.345, 0.01, val_loss)
+    }
+
+    #[test]
+    fn rows_are_sorted_deduplicated_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_values.csv");
+        add_row(&path, row(32, 0.5)).unwrap();
+        add_row(&path, row(16, 0.2)).unwrap();
+        let rows = add_row(&path, row(32, 0.1)).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(read_rows::<AeRow>(&path).unwrap(), rows);
+        assert_eq!((rows[0].filters, rows[0].val_loss), (32, 0.1));
+        assert_eq!(rows[0].train_time, 12.35);
+        let header = fs::read_to_string(&path).unwrap();
+        assert!(header.starts_with(
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n"
+        ));
+    }
+
+    #[test]
+    fn a_malformed_table_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_values.csv");
+        fs::write(&path, "not,a\ntable").unwrap();
+        let err = add_row(&path, row(32, 0.5)).unwrap_err().to_string();
+        assert!(err.contains("loss_values.csv"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "not,a\ntable");
+    }
+}

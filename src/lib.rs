@@ -1,0 +1,14 @@
+//! aelab: convolutional-autoencoder and classifier experiments on IDX image datasets.
+//!
+//! Data flows one way: IDX files -> [`data`] -> tensors -> [`train`] (using [`model`])
+//! -> a run result -> [`experiment`] records it (CSV row, model files, plots via [`report`]).
+
+pub mod cli;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod experiment;
+pub mod fsutil;
+pub mod model;
+pub mod report;
+pub mod train;

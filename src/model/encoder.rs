@@ -1,0 +1,75 @@
+//! The encoder: `layers` conv blocks, filters doubling per layer, 2x2 max pooling after the
+//! first two (a 28x28 image becomes 7x7 with `filters * 2^(layers-1)` channels).
+
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::block::{ConvBlock, layer_width};
+
+/// How many of the first layers are followed by 2x2 max pooling (and, mirrored, how many
+/// of the decoder's last layers by upsampling).
+pub const POOLED_LAYERS: usize = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncoderConfig {
+    pub layers: usize,
+    pub filter_size: usize,
+    pub filters: usize,
+}
+
+impl EncoderConfig {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Encoder<B> {
+        let blocks = (0..self.layers)
+            .map(|i| {
+                let channels_in = if i == 0 {
+                    1
+                } else {
+                    layer_width(self.filters, i - 1)
+                };
+                ConvBlock::new(
+                    channels_in,
+                    layer_width(self.filters, i),
+                    self.filter_size,
+                    device,
+                )
+            })
+            .collect();
+        Encoder {
+            blocks,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+        }
+    }
+
+    /// Channels of the encoder's output.
+    pub fn output_channels(&self) -> usize {
+        layer_width(self.filters, self.layers - 1)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Encoder<B: Backend> {
+    blocks: Vec<ConvBlock<B>>,
+    pool: MaxPool2d,
+}
+
+impl<B: Backend> Encoder<B> {
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_blocks(x, self.blocks.len())
+    }
+
+    /// Run only the first `count` blocks (the classifier may use fewer than all).
+    pub fn forward_blocks(&self, mut x: Tensor<B, 4>, count: usize) -> Tensor<B, 4> {
+        for (i, block) in self.blocks.iter().take(count).enumerate() {
+            x = block.forward(x);
+            if i < POOLED_LAYERS {
+                x = self.pool.forward(x);
+            }
+        }
+        x
+    }
+
+    pub fn depth(&self) -> usize {
+        self.blocks.len()
+    }
+}

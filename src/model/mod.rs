@@ -1,0 +1,12 @@
+//! The networks: a conv encoder, its mirrored decoder, the autoencoder made of both,
+//! and saving/loading them. Generic over the burn backend; the backend is chosen in main.
+
+pub mod autoencoder;
+pub mod block;
+pub mod decoder;
+pub mod encoder;
+pub mod store;
+
+pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use decoder::{Decoder, DecoderConfig};
+pub use encoder::{Encoder, EncoderConfig};

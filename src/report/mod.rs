@@ -1,0 +1,3 @@
+//! What a person reads after a run: PNG plots.
+
+pub mod plots;

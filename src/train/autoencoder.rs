@@ -1,0 +1,149 @@
+//! Training the autoencoder: RMSprop on the MSE between images and their reconstructions,
+//! with Keras' defaults (as the seed report used), and a validation pass per epoch.
+
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::nn::loss::{MseLoss, Reduction};
+use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+use super::progress::Progress;
+use super::{EpochStats, Schedule, TrainError};
+use crate::data::dataset::{Rng, Split, image_batch};
+use crate::data::idx::Images;
+use crate::model::{Autoencoder, AutoencoderConfig};
+
+/// Keras' RMSprop defaults: learning rate 0.001, rho 0.9, epsilon 1e-7, no momentum.
+pub const LEARNING_RATE: f64 = 1e-3;
+const RMSPROP_ALPHA: f32 = 0.9;
+const RMSPROP_EPSILON: f32 = 1e-7;
+
+/// Validation runs without gradients, so it can take larger batches than training.
+pub const VALIDATION_BATCH: usize = 256;
+
+/// Training batches between two reads of the running loss for the progress bar.
+const LOSS_READ_INTERVAL: usize = 10;
+
+/// Keeps the shuffling stream apart from the weight-initialisation stream of the same seed.
+const SHUFFLE_STREAM: u64 = 0x5eed_5eed;
+
+/// A finished training run.
+pub struct AutoencoderRun<B: AutodiffBackend> {
+    pub config: AutoencoderConfig,
+    pub schedule: Schedule,
+    pub history: Vec<EpochStats>,
+    /// Wall time of the whole fit, validation included (the seed's Train_Time).
+    pub train_seconds: f64,
+    pub model: Autoencoder<B>,
+}
+
+impl<B: AutodiffBackend> AutoencoderRun<B> {
+    pub fn last(&self) -> &EpochStats {
+        self.history.last().expect("a run has at least one epoch")
+    }
+}
+
+/// Train a fresh autoencoder on `split.train`, validating on `split.valid` after each epoch.
+pub fn train_autoencoder<B: AutodiffBackend>(
+    images: &Images,
+    split: &Split,
+    config: &AutoencoderConfig,
+    schedule: &Schedule,
+    device: &B::Device,
+    progress: &mut dyn Progress,
+) -> Result<AutoencoderRun<B>, TrainError> {
+    let started = Instant::now();
+    B::seed(device, schedule.seed);
+    let mut model = config.init::<B>(device);
+    let mut optimizer = RmsPropConfig::new()
+        .with_alpha(RMSPROP_ALPHA)
+        .with_epsilon(RMSPROP_EPSILON)
+        .with_momentum(0.0)
+        .init();
+    let mut rng = Rng::new(schedule.seed ^ SHUFFLE_STREAM);
+    let mut order = split.train.clone();
+    let batches = order.len().div_ceil(schedule.batch_size);
+    let mut history = Vec::with_capacity(schedule.epochs);
+
+    for epoch in 1..=schedule.epochs {
+        let epoch_started = Instant::now();
+        rng.shuffle(&mut order);
+        progress.epoch_started(epoch, schedule.epochs, batches);
+        // The loss is summed on the device and read rarely: each read waits for the device.
+        let mut loss_sum = Tensor::<B::InnerBackend, 1>::zeros([1], device);
+        let mut seen = 0usize;
+        for (index, chunk) in order.chunks(schedule.batch_size).enumerate() {
+            let batch = image_batch::<B>(images, chunk, device);
+            let loss = reconstruction_loss(&model, batch);
+            loss_sum = loss_sum + loss.clone().inner().mul_scalar(chunk.len() as f64);
+            seen += chunk.len();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(LEARNING_RATE, model, grads);
+
+            let done = index + 1;
+            let running = (progress.wants_batch_loss()
+                && (done % LOSS_READ_INTERVAL == 0 || done == batches))
+                .then(|| read_scalar(loss_sum.clone()) / seen as f64);
+            progress.batches_done(done, running);
+        }
+        let loss = check_finite(read_scalar(loss_sum) / seen as f64, epoch)?;
+        let val_loss = check_finite(
+            validation_loss(&model.valid(), images, &split.valid, device),
+            epoch,
+        )?;
+        let stats = EpochStats {
+            epoch,
+            loss,
+            val_loss,
+            seconds: epoch_started.elapsed().as_secs_f64(),
+        };
+        progress.epoch_finished(&stats, schedule.epochs);
+        history.push(stats);
+    }
+
+    Ok(AutoencoderRun {
+        config: *config,
+        schedule: *schedule,
+        history,
+        train_seconds: started.elapsed().as_secs_f64(),
+        model,
+    })
+}
+
+/// Mean squared error between a batch and its reconstruction.
+pub fn reconstruction_loss<B: Backend>(
+    model: &Autoencoder<B>,
+    batch: Tensor<B, 4>,
+) -> Tensor<B, 1> {
+    let reconstruction = model.forward(batch.clone());
+    MseLoss::new().forward(reconstruction, batch, Reduction::Mean)
+}
+
+/// Mean reconstruction loss over `indices`, in eval mode (BatchNorm uses running statistics).
+pub fn validation_loss<B: Backend>(
+    model: &Autoencoder<B>,
+    images: &Images,
+    indices: &[usize],
+    device: &B::Device,
+) -> f64 {
+    let mut sum = Tensor::<B, 1>::zeros([1], device);
+    for chunk in indices.chunks(VALIDATION_BATCH) {
+        let batch = image_batch::<B>(images, chunk, device);
+        sum = sum + reconstruction_loss(model, batch).mul_scalar(chunk.len() as f64);
+    }
+    read_scalar(sum) / indices.len() as f64
+}
+
+fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
+    tensor.into_scalar().elem::<f64>()
+}
+
+fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(TrainError::NonFinite { epoch, value })
+    }
+}

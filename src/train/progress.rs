@@ -1,0 +1,97 @@
+//! How training reports its progress: an indicatif bar per epoch on a terminal, one summary
+//! line per epoch otherwise, or nothing at all (tests, benchmarks).
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::EpochStats;
+
+pub trait Progress {
+    /// An epoch of `batches` batches begins.
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize);
+    /// `done` batches of the epoch are finished; `loss` is the running mean when known.
+    fn batches_done(&mut self, done: usize, loss: Option<f64>);
+    /// The epoch ended with these figures.
+    fn epoch_finished(&mut self, stats: &EpochStats, epochs: usize);
+    /// Whether anyone watches per-batch updates (reading the loss costs a device sync).
+    fn wants_batch_loss(&self) -> bool {
+        false
+    }
+}
+
+/// Reports nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn epoch_started(&mut self, _: usize, _: usize, _: usize) {}
+    fn batches_done(&mut self, _: usize, _: Option<f64>) {}
+    fn epoch_finished(&mut self, _: &EpochStats, _: usize) {}
+}
+
+/// The summary line printed after each epoch.
+pub fn epoch_line(stats: &EpochStats, epochs: usize) -> String {
+    format!(
+        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}  {:.1} s",
+        stats.epoch, stats.loss, stats.val_loss, stats.seconds
+    )
+}
+
+/// A bar on stderr when it is a terminal, and a summary line on stdout per epoch.
+pub struct Console {
+    bar: Option<ProgressBar>,
+    interactive: bool,
+}
+
+impl Console {
+    pub fn new() -> Self {
+        Self {
+            bar: None,
+            interactive: std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+impl Default for Console {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress for Console {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        if !self.interactive {
+            return;
+        }
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} batches  {msg}  ETA {eta}",
+            )
+            .expect("the bar template is valid")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("epoch {epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+
+    fn batches_done(&mut self, done: usize, loss: Option<f64>) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            if let Some(loss) = loss {
+                bar.set_message(format!("loss {loss:.5}"));
+            }
+        }
+    }
+
+    fn epoch_finished(&mut self, stats: &EpochStats, epochs: usize) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!("{}", epoch_line(stats, epochs));
+    }
+
+    fn wants_batch_loss(&self) -> bool {
+        self.interactive
+    }
+}
