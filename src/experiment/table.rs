@@ -51,8 +51,8 @@ impl AeRow {
             batch_size: hyper.batch_size,
             // Seconds to two decimals, as the seed's table shows them.
             train_time: (train_time * 100.0).round() / 100.0,
-            loss,
-            val_loss,
+            loss: f32_precision(loss),
+            val_loss: f32_precision(val_loss),
         }
     }
 
@@ -65,6 +65,11 @@ impl AeRow {
             batch_size: self.batch_size,
         }
     }
+}
+
+/// Losses are computed in f32: keep the digits that mean something (7 significant).
+fn f32_precision(value: f64) -> f64 {
+    format!("{value:.6e}").parse().unwrap_or(value)
 }
 
 impl ResultRow for AeRow {

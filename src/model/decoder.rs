@@ -4,7 +4,6 @@
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
@@ -36,22 +35,13 @@ impl DecoderConfig {
         let output = Conv2dConfig::new([self.filters, 1], [self.filter_size, self.filter_size])
             .with_padding(PaddingConfig2d::Same)
             .init(device);
-        let upsample = Interpolate2dConfig::new()
-            .with_scale_factor(Some([2.0, 2.0]))
-            .with_mode(InterpolateMode::Nearest)
-            .init();
-        Decoder {
-            blocks,
-            upsample,
-            output,
-        }
+        Decoder { blocks, output }
     }
 }
 
 #[derive(Module, Debug)]
 pub struct Decoder<B: Backend> {
-    blocks: Vec<ConvBlock<B>>,
-    upsample: Interpolate2d,
+    pub(crate) blocks: Vec<ConvBlock<B>>,
     output: Conv2d<B>,
 }
 
@@ -61,9 +51,53 @@ impl<B: Backend> Decoder<B> {
         for (i, block) in self.blocks.iter().enumerate() {
             x = block.forward(x);
             if i >= first_upsampled {
-                x = self.upsample.forward(x);
+                x = upsample_nearest_2x(x);
             }
         }
         sigmoid(self.output.forward(x))
+    }
+}
+
+/// Nearest-neighbour 2x upsampling as a broadcast: each pixel becomes a 2x2 block.
+/// Built from reshape and expand rather than burn's interpolate, whose nearest-mode backward
+/// kernel failed on CUDA (burn 0.21) for the default model; autodiff handles these ops on
+/// every backend.
+pub fn upsample_nearest_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, channels, height, width] = x.dims();
+    x.reshape([batch, channels, height, 1, width, 1])
+        .expand([batch, channels, height, 2, width, 2])
+        .reshape([batch, channels, height * 2, width * 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::nn::interpolate::{Interpolate2dConfig, InterpolateMode};
+
+    #[test]
+    fn upsampling_matches_nearest_interpolation_and_its_gradient() {
+        type A = Autodiff<Flex>;
+        let device = Default::default();
+        let x = Tensor::<A, 4>::random([2, 3, 5, 7], burn::tensor::Distribution::Default, &device)
+            .require_grad();
+        let ours = upsample_nearest_2x(x.clone());
+        let theirs = Interpolate2dConfig::new()
+            .with_scale_factor(Some([2.0, 2.0]))
+            .with_mode(InterpolateMode::Nearest)
+            .init()
+            .forward(x.clone());
+        ours.clone()
+            .into_data()
+            .assert_eq(&theirs.clone().into_data(), true);
+
+        let weights =
+            Tensor::<A, 4>::random([2, 3, 10, 14], burn::tensor::Distribution::Default, &device);
+        let g_ours = (ours * weights.clone()).sum().backward();
+        let g_theirs = (theirs * weights).sum().backward();
+        x.grad(&g_ours)
+            .unwrap()
+            .into_data()
+            .assert_approx_eq::<f32>(&x.grad(&g_theirs).unwrap().into_data(), Default::default());
     }
 }

@@ -49,7 +49,7 @@ impl EncoderConfig {
 
 #[derive(Module, Debug)]
 pub struct Encoder<B: Backend> {
-    blocks: Vec<ConvBlock<B>>,
+    pub(crate) blocks: Vec<ConvBlock<B>>,
     pool: MaxPool2d,
 }
 

@@ -11,7 +11,7 @@ use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use serde::{Deserialize, Serialize};
 
-use super::autoencoder::{Autoencoder, AutoencoderConfig};
+use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
 use crate::fsutil;
 
 /// The kinds of model aelab saves; a card says which one its weights are.
@@ -165,8 +165,22 @@ pub fn load_autoencoder<B: Backend>(
     }
     let fresh = card.architecture.init::<B>(device);
     let expected = param_shapes(&fresh);
-    let record = Recorder::<B>::load(&recorder(), mpk.clone(), device)
+    let record: AutoencoderRecord<B> = Recorder::<B>::load(&recorder(), mpk.clone(), device)
         .map_err(|e| invalid(&mpk, format!("not a readable aelab model: {e}")))?;
+    // burn panics on a layer-count mismatch, so compare the depths before loading.
+    let depths = (record.encoder.blocks.len(), record.decoder.blocks.len());
+    let layers = card.architecture.layers;
+    if depths != (layers, layers) {
+        return Err(invalid(
+            &mpk,
+            format!(
+                "weights do not match {}: it describes {layers} layers, the weights hold {} encoder and {} decoder layers",
+                json.display(),
+                depths.0,
+                depths.1
+            ),
+        ));
+    }
     let model = fresh.load_record(record);
     let found = param_shapes(&model);
     if let Some(what) = describe_mismatch(&expected, &found) {

@@ -56,7 +56,7 @@ pub fn train_autoencoder<B: AutodiffBackend>(
 ) -> Result<AutoencoderRun<B>, TrainError> {
     let started = Instant::now();
     B::seed(device, schedule.seed);
-    let mut model = config.init::<B>(device);
+    let mut model = config.init_seeded::<B>(schedule.seed, device);
     let mut optimizer = RmsPropConfig::new()
         .with_alpha(RMSPROP_ALPHA)
         .with_epsilon(RMSPROP_EPSILON)

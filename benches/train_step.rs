@@ -1,0 +1,51 @@
+//! One RMSprop training step of the default autoencoder (L4 FS3 FL32) at batch 64 on real
+//! MNIST, and one validation pass over 1,024 images, on the CPU (burn flex).
+//!
+//! `cargo bench --bench train_step`; criterion prints the median per step.
+
+use std::time::Duration;
+
+use aelab::data::dataset::image_batch;
+use aelab::data::idx;
+use aelab::experiment::hyper::AeHyper;
+use aelab::train::autoencoder::{LEARNING_RATE, reconstruction_loss, validation_loss};
+use burn::backend::{Autodiff, Flex};
+use burn::module::AutodiffModule;
+use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+type Train = Autodiff<Flex>;
+
+fn benches(c: &mut Criterion) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/mnist/t10k-images-idx3-ubyte.gz");
+    let images = idx::read_images(&path).expect("bundled MNIST");
+    let device = Default::default();
+    let batch: Vec<usize> = (0..64).collect();
+    let mut model = AeHyper::SEED_BASE.architecture().init::<Train>(&device);
+    let mut optimizer = RmsPropConfig::new()
+        .with_alpha(0.9)
+        .with_epsilon(1e-7)
+        .with_momentum(0.0)
+        .init();
+
+    let mut group = c.benchmark_group("autoencoder_L4_FS3_FL32");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("train_step_batch64", |b| {
+        b.iter(|| {
+            let x = image_batch::<Train>(&images, &batch, &device);
+            let loss = reconstruction_loss(&model, x);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(LEARNING_RATE, model.clone(), grads);
+        })
+    });
+    let valid: Vec<usize> = (0..1024).collect();
+    group.bench_function("validation_1024_images", |b| {
+        b.iter(|| validation_loss(&model.valid(), &images, &valid, &device))
+    });
+    group.finish();
+}
+
+criterion_group!(train_step, benches);
+criterion_main!(train_step);

@@ -1,0 +1,135 @@
+//! The binary end to end, as a user runs it, on tiny data.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn aelab() -> Command {
+    Command::cargo_bin("aelab").unwrap()
+}
+
+fn tiny_run(data: &Path, out: &Path, filters: &str) -> assert_cmd::assert::Assert {
+    aelab()
+        .args(["autoencoder", "-d"])
+        .arg(data)
+        .args([
+            "--layers",
+            "2",
+            "--filters",
+            filters,
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+        ])
+        .args(["--device", "cpu", "--out"])
+        .arg(out)
+        .assert()
+}
+
+#[test]
+fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(120));
+    let out = dir.path().join("results");
+
+    let first = tiny_run(&data, &out, "4").success();
+    let stdout = String::from_utf8_lossy(&first.get_output().stdout).to_string();
+    assert!(stdout.contains("epoch 2/2"), "{stdout}");
+    assert!(stdout.contains("96 train, 24 validation"), "{stdout}");
+
+    let table = out.join("loss_values.csv");
+    let text = fs::read_to_string(&table).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss"
+    );
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
+
+    let card: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("ae.json")).unwrap()).unwrap();
+    assert_eq!(card["architecture"]["filters"], 4);
+    assert!(fs::metadata(out.join("ae.mpk")).unwrap().len() > 1000);
+    let png = fs::read(out.join("L2_FS3_FL4_E2_B32_curves.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+
+    tiny_run(&data, &out, "2").success();
+    let text = fs::read_to_string(&table).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.lines().any(|l| l.starts_with("2,3,4,2,32,")));
+    assert!(text.lines().any(|l| l.starts_with("2,3,2,2,32,")));
+}
+
+#[test]
+fn a_missing_data_file_is_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let assert = aelab()
+        .args(["autoencoder", "-d", "no/such/images.gz", "--out"])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert_eq!(
+        stderr.trim_end(),
+        "error: no/such/images.gz: file not found"
+    );
+}
+
+#[test]
+fn images_of_an_unusable_size_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "odd.gz", &common::synthetic_images(10, 30, 28));
+    let assert = aelab()
+        .args(["autoencoder", "-d"])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("odd.gz") && stderr.contains("divisible by 4"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+}
+
+#[test]
+fn bad_hyperparameters_are_refused_with_a_reason() {
+    for (flag, value, expected) in [
+        ("--layers", "1", "layers must be at least 2"),
+        ("--filter-size", "0", "filter size must be at least 1"),
+        ("--epochs", "0", "epochs must be at least 1"),
+        ("--batch-size", "0", "batch size must be at least 1"),
+    ] {
+        let assert = aelab().args(["autoencoder", flag, value]).assert().code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+        assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_device_or_uncompiled_backend_is_explained() {
+    let assert = aelab()
+        .args(["autoencoder", "--device", "tpu"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("cuda:N"));
+    if !cfg!(feature = "cuda") {
+        let dir = tempfile::tempdir().unwrap();
+        let data = common::write_images(dir.path(), "imgs.gz", &common::synthetic_images(8, 8, 8));
+        let assert = aelab()
+            .args(["autoencoder", "--device", "cuda", "-d"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path())
+            .assert()
+            .code(2);
+        assert!(String::from_utf8_lossy(&assert.get_output().stderr).contains("--features cuda"));
+    }
+}
