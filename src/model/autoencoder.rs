@@ -49,7 +49,7 @@ impl AutoencoderConfig {
     /// Images must survive two 2x2 poolings and two 2x upsamplings unchanged in size.
     pub fn check_image_size(height: usize, width: usize) -> Result<(), String> {
         let factor = 1 << POOLED_LAYERS;
-        if height % factor != 0 || width % factor != 0 {
+        if !height.is_multiple_of(factor) || !width.is_multiple_of(factor) {
             return Err(format!(
                 "images are {height}x{width}; the autoencoder needs height and width divisible by {factor}"
             ));
