@@ -63,9 +63,16 @@ pub struct AutoencoderArgs {
     /// Folder for the results table, model and plots (made if missing)
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,
-    /// Name of the saved model: writes NAME.mpk and NAME.json under --out
+    /// Name of the model saved by --no-menu and --sweep: NAME.mpk and NAME.json under --out
     #[arg(long, value_name = "NAME", default_value = "ae")]
     pub save: String,
+    /// Run the base, then the base with one hyperparameter set to each value, draw the error
+    /// graphs and exit (no menu); repeatable, e.g. --sweep filters=16,64 --sweep epochs=5,10
+    #[arg(long, value_name = "NAME=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// Train the base run once, save it, and exit (no menu)
+    #[arg(long)]
+    pub no_menu: bool,
 }
 
 impl AutoencoderArgs {
@@ -79,6 +86,19 @@ impl AutoencoderArgs {
             epochs: self.epochs.unwrap_or(base.epochs),
             batch_size: self.batch_size.unwrap_or(base.batch_size),
         }
+    }
+
+    /// Whether any hyperparameter was given on the command line (if none, the menu asks).
+    pub fn any_hyper_flag(&self) -> bool {
+        [
+            self.layers,
+            self.filter_size,
+            self.filters,
+            self.epochs,
+            self.batch_size,
+        ]
+        .iter()
+        .any(Option::is_some)
     }
 
     /// The images file: `-d`, else the bundled MNIST (found from the working directory, or

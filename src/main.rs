@@ -12,9 +12,10 @@ use aelab::cli::{AutoencoderArgs, Cli, Command, rewrite_seed_flags};
 use aelab::data::idx::{self, Images};
 use aelab::device::{self, dispatch};
 use aelab::error::{InputError, exit_code};
-use aelab::experiment::autoencoder::SingleRun;
+use aelab::experiment::autoencoder::{Experiment, Plan, validate_model_name};
+use aelab::experiment::hyper::{AeHyper, AeParam, HyperSet, parse_sweep};
+use aelab::experiment::menu;
 use aelab::model::AutoencoderConfig;
-use aelab::train::progress::Console;
 
 fn main() -> ExitCode {
     quiet_panics();
@@ -39,9 +40,10 @@ fn main() -> ExitCode {
 }
 
 fn autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
-    let hyper = args.hyper();
-    hyper.validate().map_err(InputError::new)?;
-    validate_model_name(&args.save)?;
+    let base = args.hyper();
+    base.validate().map_err(InputError::new)?;
+    validate_model_name(&args.save).map_err(|e| InputError::new(format!("--save: {e}")))?;
+    let sweeps = parse_sweeps(&args.sweep, &base)?;
     let data_path = args.data_path();
     let images = load_training_images(&data_path, args.limit)?;
     prepare_output_folder(&args.out)?;
@@ -49,43 +51,48 @@ fn autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
     if let Some(note) = note {
         println!("{note}");
     }
-
-    let validation = (images.count as f64 * aelab::data::dataset::VALIDATION_FRACTION).ceil();
     println!(
-        "Training {} on {} images of {}x{} from {} ({} train, {} validation) on {compute}",
-        hyper.run_name(),
+        "{} images of {}x{} from {}, on {compute}",
         images.count,
         images.height,
         images.width,
-        data_path.display(),
-        images.count - validation as usize,
-        validation,
+        data_path.display()
     );
-    let mut progress = Console::new();
-    let record = dispatch(
-        compute,
-        SingleRun {
-            images: &images,
-            hyper,
-            seed: args.seed,
-            out: &args.out,
-            model_name: &args.save,
-            progress: &mut progress,
-        },
-    )?;
-    println!(
-        "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}",
-        record.run_name, record.train_seconds, record.loss, record.val_loss
-    );
-    println!(
-        "Wrote {} ({} rows), {} + {}, {}",
-        record.table.display(),
-        record.table_rows,
-        record.model_files.0.display(),
-        record.model_files.1.display(),
-        record.curves.display()
-    );
-    Ok(())
+
+    let plan = if !sweeps.is_empty() {
+        Plan::Sweep(sweeps)
+    } else if args.no_menu {
+        Plan::Once
+    } else {
+        Plan::Menu {
+            prompter: menu::for_stdin(),
+            ask_base: !args.any_hyper_flag(),
+        }
+    };
+    let experiment = Experiment {
+        images: &images,
+        base,
+        seed: args.seed,
+        out: &args.out,
+        model_name: &args.save,
+        plan,
+    };
+    dispatch(compute, experiment)
+}
+
+/// Parse every `--sweep` and check each variation now, not after hours of training.
+fn parse_sweeps(texts: &[String], base: &AeHyper) -> anyhow::Result<Vec<(AeParam, Vec<usize>)>> {
+    let mut sweeps = Vec::new();
+    for text in texts {
+        let (param, values) = parse_sweep::<AeHyper>(text).map_err(InputError::new)?;
+        for &value in &values {
+            base.with(param, value)
+                .validate()
+                .map_err(|e| InputError::new(format!("--sweep '{text}': {e}")))?;
+        }
+        sweeps.push((param, values));
+    }
+    Ok(sweeps)
 }
 
 /// Load the images, keep the first `limit`, and check they suit the autoencoder.
@@ -115,15 +122,6 @@ fn prepare_output_folder(out: &Path) -> anyhow::Result<()> {
     let probe = aelab::fsutil::temp_path_for(&out.join("write-check"));
     fs::write(&probe, b"").map_err(unwritable)?;
     fs::remove_file(&probe).with_context(|| format!("{}: cannot clean up", probe.display()))?;
-    Ok(())
-}
-
-fn validate_model_name(name: &str) -> Result<(), InputError> {
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(InputError::new(format!(
-            "--save '{name}': give a plain file name (no folders, not starting with a dot); the model goes under --out"
-        )));
-    }
     Ok(())
 }
 

@@ -25,7 +25,7 @@ fn tiny_run(data: &Path, out: &Path, filters: &str) -> assert_cmd::assert::Asser
             "--batch-size",
             "32",
         ])
-        .args(["--device", "cpu", "--out"])
+        .args(["--device", "cpu", "--no-menu", "--out"])
         .arg(out)
         .assert()
 }
@@ -40,6 +40,7 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let stdout = String::from_utf8_lossy(&first.get_output().stdout).to_string();
     assert!(stdout.contains("epoch 2/2"), "{stdout}");
     assert!(stdout.contains("96 train, 24 validation"), "{stdout}");
+    assert!(stdout.contains("Saved the model as"), "{stdout}");
 
     let table = out.join("loss_values.csv");
     let text = fs::read_to_string(&table).unwrap();

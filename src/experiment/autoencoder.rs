@@ -1,111 +1,384 @@
-//! One autoencoder experiment run: train, then record it (results table row, saved model,
-//! loss-curve plot). The experiment loop (menu, sweeps) builds on this.
+//! The autoencoder experiment: train the base run, then rerun with one hyperparameter
+//! changed at a time (from the menu or a `--sweep`), recording every run at once (results
+//! table row, loss curves) and drawing the error graphs.
 
 use std::path::{Path, PathBuf};
 
+use burn::module::AutodiffModule;
+use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::hyper::AeHyper;
+use super::hyper::{AeHyper, AeParam, HyperSet};
+use super::menu::{Prompter, Reply};
+use super::session::Session;
 use super::table::{self, AeRow};
-use crate::data::dataset::Split;
+use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::model::store::{self, ModelCard, TrainingInfo};
-use crate::report::plots;
+use crate::report::plots::{self, ErrorPoint};
+use crate::train::TrainError;
 use crate::train::autoencoder::{AutoencoderRun, train_autoencoder};
-use crate::train::progress::Progress;
+use crate::train::progress::Console;
 
 /// The results table's file name under `--out`, as in the seed.
 pub const TABLE_FILE: &str = "loss_values.csv";
 
-/// What one run produced.
-#[derive(Debug)]
-pub struct RunRecord {
-    pub run_name: String,
+/// Validation images shown in the reconstruction grid.
+const GRID_IMAGES: usize = 10;
+
+/// A finished run's figures, as the session keeps them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
     pub loss: f64,
     pub val_loss: f64,
     pub train_seconds: f64,
-    pub table: PathBuf,
-    pub table_rows: usize,
-    pub model_files: (PathBuf, PathBuf),
-    pub curves: PathBuf,
 }
 
-/// Train once with `hyper` and record the run under `out`.
-pub struct SingleRun<'a> {
+/// What to do after (and around) the base run.
+pub enum Plan {
+    /// Train the base once, save it as the model name, exit.
+    Once,
+    /// Train the base and each listed variation, draw the graphs, save the base, exit.
+    Sweep(Vec<(AeParam, Vec<usize>)>),
+    /// The interactive loop; `ask_base` first asks for the five base values.
+    Menu {
+        prompter: Box<dyn Prompter>,
+        ask_base: bool,
+    },
+}
+
+/// An autoencoder experiment on one dataset.
+pub struct Experiment<'a> {
     pub images: &'a Images,
-    pub hyper: AeHyper,
+    pub base: AeHyper,
     pub seed: u64,
     pub out: &'a Path,
     pub model_name: &'a str,
-    pub progress: &'a mut dyn Progress,
+    pub plan: Plan,
 }
 
-impl BackendJob for SingleRun<'_> {
-    type Output = anyhow::Result<RunRecord>;
+impl BackendJob for Experiment<'_> {
+    type Output = anyhow::Result<()>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let split = Split::new(self.images.count, self.seed);
-        let run = train_autoencoder::<B>(
-            self.images,
-            &split,
-            &self.hyper.architecture(),
-            &self.hyper.schedule(self.seed),
-            &device,
-            self.progress,
-        )?;
-        record(&run, &self.hyper, self.images, self.out, self.model_name)
+        let mut lab = Lab::<B> {
+            images: self.images,
+            split: Split::new(self.images.count, self.seed),
+            seed: self.seed,
+            out: self.out,
+            device,
+            session: Session::new(self.base),
+        };
+        match self.plan {
+            Plan::Once => {
+                let run = lab.train(self.base)?;
+                lab.save(&run, self.model_name)
+            }
+            Plan::Sweep(sweeps) => {
+                let base_run = lab.train(self.base)?;
+                for (param, values) in sweeps {
+                    for value in values.into_iter().filter(|&v| v != self.base.get(param)) {
+                        let hyper = lab
+                            .session
+                            .variant(param, value)
+                            .map_err(anyhow::Error::msg)?;
+                        lab.train(hyper)?;
+                    }
+                }
+                lab.draw_graphs(&base_run)?;
+                lab.save(&base_run, self.model_name)
+            }
+            Plan::Menu {
+                mut prompter,
+                ask_base,
+            } => {
+                if ask_base {
+                    match ask_base_values(prompter.as_mut(), self.base) {
+                        Some(base) => lab.session = Session::new(base),
+                        None => return Ok(()),
+                    }
+                }
+                lab.menu(prompter.as_mut())
+            }
+        }
     }
 }
 
-/// Append the run's row to the results table, save the model, and draw its loss curves.
-pub fn record<B: AutodiffBackend>(
-    run: &AutoencoderRun<B>,
-    hyper: &AeHyper,
-    images: &Images,
-    out: &Path,
-    model_name: &str,
-) -> anyhow::Result<RunRecord> {
-    let last = run.last();
-    let run_name = hyper.run_name();
+/// Ask for each base value, current defaults shown; `None` if the user stops.
+fn ask_base_values(prompter: &mut dyn Prompter, defaults: AeHyper) -> Option<AeHyper> {
+    let mut base = defaults;
+    for &param in AeHyper::PARAMS {
+        let check = |value: usize| base.with(param, value).validate();
+        match prompter.number(AeHyper::label(param), base.get(param), &check) {
+            Reply::Value(value) => base.set(param, value),
+            Reply::Back | Reply::Quit => return None,
+        }
+    }
+    Some(base)
+}
 
-    let table = out.join(TABLE_FILE);
-    let rows = table::add_row(
-        &table,
-        AeRow::new(hyper, run.train_seconds, last.loss, last.val_loss),
-    )?;
+/// Everything a run needs, on backend `B`.
+struct Lab<'a, B: AutodiffBackend> {
+    images: &'a Images,
+    split: Split,
+    seed: u64,
+    out: &'a Path,
+    device: B::Device,
+    session: Session<AeHyper, Outcome>,
+}
 
-    let card = ModelCard::autoencoder(
-        run.config,
-        images.height,
-        images.width,
-        Some(TrainingInfo {
-            epochs: hyper.epochs,
-            batch_size: hyper.batch_size,
-            seed: run.schedule.seed,
-            images: images.count,
+impl<B: AutodiffBackend> Lab<'_, B> {
+    /// Train `hyper`, then record it at once: table row, loss curves, session point.
+    fn train(&mut self, hyper: AeHyper) -> anyhow::Result<AutoencoderRun<B>> {
+        println!(
+            "Training {} ({} train, {} validation images)",
+            hyper.run_name(),
+            self.split.train.len(),
+            self.split.valid.len()
+        );
+        let run = train_autoencoder::<B>(
+            self.images,
+            &self.split,
+            &hyper.architecture(),
+            &hyper.schedule(self.seed),
+            &self.device,
+            &mut Console::new(),
+        )?;
+        let last = run.last();
+        let outcome = Outcome {
             loss: last.loss,
             val_loss: last.val_loss,
             train_seconds: run.train_seconds,
-        }),
-    );
-    let model_files = store::save_autoencoder(&run.model, &card, out, model_name)?;
+        };
+        let table = self.out.join(TABLE_FILE);
+        let update = table::add_row(
+            &table,
+            AeRow::new(
+                &hyper,
+                outcome.train_seconds,
+                outcome.loss,
+                outcome.val_loss,
+            ),
+        )?;
+        if let Some((aside, why)) = update.moved_aside {
+            println!(
+                "warning: {} was not a valid results table ({why}); kept it as {} and started a new one",
+                table.display(),
+                aside.display()
+            );
+        }
+        let curves = self.out.join(format!("{}_curves.png", hyper.run_name()));
+        plots::loss_curves(
+            &curves,
+            &format!("Training and validation loss, {}", hyper.run_name()),
+            &run.history,
+        )?;
+        self.session.record(hyper, outcome);
+        println!(
+            "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}; wrote {} ({} rows), {}",
+            hyper.run_name(),
+            outcome.train_seconds,
+            outcome.loss,
+            outcome.val_loss,
+            table.display(),
+            update.rows.len(),
+            curves.display()
+        );
+        Ok(run)
+    }
 
-    let curves = out.join(format!("{run_name}_curves.png"));
-    plots::loss_curves(
-        &curves,
-        &format!("Training and validation loss, {run_name}"),
-        &run.history,
-    )?;
+    /// Save a run's model as `out/NAME.mpk` + `NAME.json`.
+    fn save(&self, run: &AutoencoderRun<B>, name: &str) -> anyhow::Result<()> {
+        let last = run.last();
+        let card = ModelCard::autoencoder(
+            run.config,
+            self.images.height,
+            self.images.width,
+            Some(TrainingInfo {
+                epochs: run.schedule.epochs,
+                batch_size: run.schedule.batch_size,
+                seed: run.schedule.seed,
+                images: self.images.count,
+                loss: last.loss,
+                val_loss: last.val_loss,
+                train_seconds: run.train_seconds,
+            }),
+        );
+        let (mpk, json) = store::save_autoencoder(&run.model, &card, self.out, name)?;
+        println!("Saved the model as {} + {}", mpk.display(), json.display());
+        Ok(())
+    }
 
-    Ok(RunRecord {
-        run_name,
-        loss: last.loss,
-        val_loss: last.val_loss,
-        train_seconds: run.train_seconds,
-        table,
-        table_rows: rows.len(),
-        model_files,
-        curves,
-    })
+    /// One error graph per varied hyperparameter, and the current model's reconstructions.
+    fn draw_graphs(&self, current: &AutoencoderRun<B>) -> anyhow::Result<Vec<PathBuf>> {
+        let base = self.session.base();
+        let mut written = Vec::new();
+        let varied = self.session.varied();
+        if varied.is_empty() {
+            println!(
+                "No hyperparameter varied yet: run again with one changed to get error graphs."
+            );
+        }
+        for param in varied {
+            let points: Vec<ErrorPoint> = self
+                .session
+                .series(param)
+                .into_iter()
+                .map(|(value, o)| ErrorPoint {
+                    value,
+                    loss: o.loss,
+                    val_loss: o.val_loss,
+                    train_seconds: o.train_seconds,
+                })
+                .collect();
+            let name = base.graph_name(param);
+            let path = self.out.join(format!("{name}.png"));
+            plots::error_graph(&path, &name, AeHyper::label(param), &points)?;
+            written.push(path);
+        }
+        written.push(self.draw_reconstructions(current)?);
+        for path in &written {
+            println!("Wrote {}", path.display());
+        }
+        Ok(written)
+    }
+
+    fn draw_reconstructions(&self, run: &AutoencoderRun<B>) -> anyhow::Result<PathBuf> {
+        let shown = &self.split.valid[..self.split.valid.len().min(GRID_IMAGES)];
+        let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
+        let reconstructed = run.model.valid().forward(batch.clone());
+        let to_vec = |t: Tensor<B::InnerBackend, 4>| -> anyhow::Result<Vec<f32>> {
+            t.into_data()
+                .to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("cannot read images back from the device: {e:?}"))
+        };
+        let name = run_name_of(run);
+        let path = self.out.join(format!("{name}_reconstructions.png"));
+        plots::reconstruction_grid(
+            &path,
+            &format!("{name}: validation images and their reconstructions"),
+            &to_vec(batch)?,
+            &to_vec(reconstructed)?,
+            self.images.height,
+            self.images.width,
+        )?;
+        Ok(path)
+    }
+
+    /// The interactive loop: base run, then the menu until Exit or end of input.
+    fn menu(&mut self, prompter: &mut dyn Prompter) -> anyhow::Result<()> {
+        let mut current = self.train(self.session.base())?;
+        let choices = [
+            "Run again with one hyperparameter changed",
+            "Plot the error graphs",
+            "Save the model",
+            "Exit",
+        ]
+        .map(String::from);
+        loop {
+            match prompter.select("What next?", &choices, 0) {
+                Reply::Value(0) => match self.ask_variant(prompter) {
+                    Reply::Value(hyper) => match self.train(hyper) {
+                        Ok(run) => current = run,
+                        Err(e) if e.is::<TrainError>() => println!("error: {e}"),
+                        Err(e) => return Err(e),
+                    },
+                    Reply::Back => continue,
+                    Reply::Quit => break,
+                },
+                Reply::Value(1) => {
+                    self.draw_graphs(&current)?;
+                }
+                Reply::Value(2) => match self.ask_save(prompter, &current)? {
+                    Reply::Quit => break,
+                    _ => continue,
+                },
+                Reply::Back => continue,
+                Reply::Value(_) | Reply::Quit => break,
+            }
+        }
+        println!(
+            "Results: {} ({} runs this session)",
+            self.out.join(TABLE_FILE).display(),
+            self.session.runs().len()
+        );
+        Ok(())
+    }
+
+    /// Which hyperparameter, and its new value; the base with that one value changed.
+    fn ask_variant(&self, prompter: &mut dyn Prompter) -> Reply<AeHyper> {
+        let base = self.session.base();
+        let labels: Vec<String> = AeHyper::PARAMS
+            .iter()
+            .map(|&p| format!("{} (base {})", AeHyper::label(p), base.get(p)))
+            .collect();
+        let param = match prompter.select("Which hyperparameter?", &labels, 0) {
+            Reply::Value(i) => AeHyper::PARAMS[i],
+            Reply::Back => return Reply::Back,
+            Reply::Quit => return Reply::Quit,
+        };
+        let check = |value: usize| self.session.variant(param, value).map(|_| ());
+        match prompter.number(
+            &format!("New {}", AeHyper::label(param).to_lowercase()),
+            base.get(param),
+            &check,
+        ) {
+            Reply::Value(value) => Reply::Value(base.with(param, value)),
+            Reply::Back => Reply::Back,
+            Reply::Quit => Reply::Quit,
+        }
+    }
+
+    /// Ask for a name and save, confirming before replacing an existing model.
+    fn ask_save(
+        &self,
+        prompter: &mut dyn Prompter,
+        run: &AutoencoderRun<B>,
+    ) -> anyhow::Result<Reply<()>> {
+        let name = match prompter.text("Model name", &run_name_of(run)) {
+            Reply::Value(name) => name,
+            Reply::Back => return Ok(Reply::Back),
+            Reply::Quit => return Ok(Reply::Quit),
+        };
+        if let Err(why) = validate_model_name(&name) {
+            println!("{why}");
+            return Ok(Reply::Back);
+        }
+        let (mpk, json) = store::model_paths(&self.out.join(&name));
+        if mpk.exists() || json.exists() {
+            let question = format!("{} exists; overwrite it?", mpk.display());
+            match prompter.confirm(&question, false) {
+                Reply::Value(true) => {}
+                Reply::Quit => return Ok(Reply::Quit),
+                _ => {
+                    println!("Not saved.");
+                    return Ok(Reply::Back);
+                }
+            }
+        }
+        self.save(run, &name)?;
+        Ok(Reply::Value(()))
+    }
+}
+
+fn run_name_of<B: AutodiffBackend>(run: &AutoencoderRun<B>) -> String {
+    AeHyper {
+        layers: run.config.layers,
+        filter_size: run.config.filter_size,
+        filters: run.config.filters,
+        epochs: run.schedule.epochs,
+        batch_size: run.schedule.batch_size,
+    }
+    .run_name()
+}
+
+/// A model name is a plain file name: the files go under `--out`.
+pub fn validate_model_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        return Err(format!(
+            "'{name}' is not a usable model name: give a plain file name (no folders, not starting with a dot)"
+        ));
+    }
+    Ok(())
 }

@@ -1,5 +1,8 @@
-//! Experiments: hyperparameter sets, the results tables, and running and recording a run.
+//! Experiments: hyperparameter sets, the session state, the menus, the results tables, and
+//! the autoencoder experiment that ties them together.
 
 pub mod autoencoder;
 pub mod hyper;
+pub mod menu;
+pub mod session;
 pub mod table;

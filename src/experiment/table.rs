@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -82,28 +82,70 @@ impl ResultRow for AeRow {
     }
 }
 
-/// Read every row of a table; a missing file is an empty table.
-pub fn read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, InputError> {
-    let bad = |what: String| InputError::new(format!("{}: {what}", path.display()));
+/// Why a table could not be read.
+#[derive(Debug)]
+enum ReadFailure {
+    /// It could not be read at all (permissions, I/O): leave it and stop.
+    Unreadable(InputError),
+    /// It was read but is not a results table.
+    Malformed(String),
+}
+
+fn try_read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, ReadFailure> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(bad(format!("cannot read results table: {e}"))),
+        Err(e) => {
+            return Err(ReadFailure::Unreadable(InputError::new(format!(
+                "{}: cannot read results table: {e}",
+                path.display()
+            ))));
+        }
     };
     csv::Reader::from_reader(text.as_bytes())
         .deserialize()
         .collect::<Result<Vec<R>, _>>()
-        .map_err(|e| {
-            bad(format!(
-                "not a valid results table ({e}); move it aside or fix it"
-            ))
-        })
+        .map_err(|e| ReadFailure::Malformed(e.to_string()))
+}
+
+/// Read every row of a table; a missing file is an empty table.
+pub fn read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, InputError> {
+    try_read_rows(path).map_err(|failure| match failure {
+        ReadFailure::Unreadable(e) => e,
+        ReadFailure::Malformed(why) => InputError::new(format!(
+            "{}: not a valid results table ({why})",
+            path.display()
+        )),
+    })
+}
+
+/// What [`add_row`] did.
+#[derive(Debug)]
+pub struct TableUpdate<R> {
+    /// The rows as written.
+    pub rows: Vec<R>,
+    /// Where an unreadable earlier table was moved, with the reason, if one was.
+    pub moved_aside: Option<(PathBuf, String)>,
 }
 
 /// Add `row` to the table at `path` (replacing a row of the same run), keep it sorted, and
-/// write it back atomically. Returns the rows as written.
-pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<Vec<R>> {
-    let mut rows: Vec<R> = read_rows(path)?;
+/// write it back atomically. A table that is not a results table is moved aside, never
+/// overwritten, and a new one is started.
+pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<TableUpdate<R>> {
+    let (mut rows, moved_aside) = match try_read_rows::<R>(path) {
+        Ok(rows) => (rows, None),
+        Err(ReadFailure::Unreadable(e)) => return Err(e.into()),
+        Err(ReadFailure::Malformed(why)) => {
+            let aside = aside_path(path);
+            fs::rename(path, &aside).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: not a valid results table ({why}), and it cannot be moved aside: {e}",
+                    path.display()
+                )
+            })?;
+            (Vec::new(), Some((aside, why)))
+        }
+    };
     rows.retain(|existing| !existing.same_run(&row));
     rows.push(row);
     rows.sort_by(|a, b| a.rank(b));
@@ -114,7 +156,19 @@ pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<Vec<R>> {
     let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     fsutil::write_atomic(path, &bytes)
         .map_err(|e| anyhow::anyhow!("{}: cannot write results table: {e}", path.display()))?;
-    Ok(rows)
+    Ok(TableUpdate { rows, moved_aside })
+}
+
+/// A free name beside `path` for a table that could not be read: `NAME.malformed-N.csv`.
+fn aside_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (1..)
+        .map(|n| path.with_file_name(format!("{stem}.malformed-{n}.csv")))
+        .find(|candidate| !candidate.exists())
+        .expect("some numbered name is free")
 }
 
 #[cfg(test)]
@@ -135,7 +189,7 @@ mod tests {
         let path = dir.path().join("loss_values.csv");
         add_row(&path, row(32, 0.5)).unwrap();
         add_row(&path, row(16, 0.2)).unwrap();
-        let rows = add_row(&path, row(32, 0.1)).unwrap();
+        let rows = add_row(&path, row(32, 0.1)).unwrap().rows;
         assert_eq!(rows.len(), 2);
         assert_eq!(read_rows::<AeRow>(&path).unwrap(), rows);
         assert_eq!((rows[0].filters, rows[0].val_loss), (32, 0.1));
@@ -147,12 +201,14 @@ mod tests {
     }
 
     #[test]
-    fn a_malformed_table_is_reported_and_left_alone() {
+    fn a_malformed_table_is_moved_aside_not_overwritten() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loss_values.csv");
         fs::write(&path, "not,a\ntable").unwrap();
-        let err = add_row(&path, row(32, 0.5)).unwrap_err().to_string();
-        assert!(err.contains("loss_values.csv"), "{err}");
-        assert_eq!(fs::read_to_string(&path).unwrap(), "not,a\ntable");
+        let update = add_row(&path, row(32, 0.5)).unwrap();
+        let (aside, _why) = update.moved_aside.unwrap();
+        assert_eq!(aside, dir.path().join("loss_values.malformed-1.csv"));
+        assert_eq!(fs::read_to_string(&aside).unwrap(), "not,a\ntable");
+        assert_eq!(read_rows::<AeRow>(&path).unwrap().len(), 1);
     }
 }

@@ -1,0 +1,195 @@
+//! The experiment loop end to end: the piped menu, `--sweep`, and what survives a kill.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use aelab::experiment::table::{AeRow, read_rows};
+use assert_cmd::Command;
+
+/// Tiny runs: 2 layers of 4 filters, 2 epochs of batch 32, on `images` MNIST images.
+fn setup(images: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(images));
+    let out = dir.path().join("results");
+    (dir, data, out)
+}
+
+const TINY: [&str; 8] = [
+    "--layers",
+    "2",
+    "--filters",
+    "4",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+];
+
+fn aelab(data: &Path, out: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("aelab").unwrap();
+    cmd.args(["autoencoder", "--device", "cpu", "-d"])
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
+/// Check a PNG decodes and has the given size.
+fn assert_png(path: &Path, size: (u32, u32)) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!((img.width(), img.height()), size, "{}", path.display());
+}
+
+#[test]
+fn the_piped_menu_reruns_plots_saves_and_exits() {
+    let (_dir, data, out) = setup(100);
+    // Rerun with filters 2; rerun with epochs 1; plot; save under the default name; exit.
+    let answers = "1\n3\n2\n1\n4\n1\n2\n3\n\n4\n";
+    let assert = aelab(&data, &out)
+        .args(TINY)
+        .write_stdin(answers)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("Training L2_FS3_FL2_E2_B32"), "{stdout}");
+    assert!(
+        stdout.contains("Training L2_FS3_FL4_E1_B32"),
+        "the base is restored: {stdout}"
+    );
+
+    assert_png(&out.join("L2_FS3_FLx_E2_B32.png"), (900, 600));
+    assert_png(&out.join("L2_FS3_FL4_Ex_B32.png"), (900, 600));
+    assert!(!out.join("L2_FSx_FL4_E2_B32.png").exists());
+    let grid = image::open(out.join("L2_FS3_FL4_E1_B32_reconstructions.png")).unwrap();
+    assert!(grid.width() > grid.height());
+    assert!(out.join("L2_FS3_FL4_E1_B32.mpk").exists());
+    assert!(out.join("L2_FS3_FL4_E1_B32.json").exists());
+
+    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.windows(2).all(|w| w[0].val_loss <= w[1].val_loss));
+}
+
+#[test]
+fn without_hyperparameter_flags_the_menu_asks_for_the_base() {
+    let (_dir, data, out) = setup(60);
+    // Layers 2, filter size 3, filters 0 (refused) then 2, epochs 1, batch 32; then exit.
+    let answers = "2\n3\n0\n2\n1\n32\n4\n";
+    let assert = aelab(&data, &out).write_stdin(answers).assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("filters per layer must be at least 1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Training L2_FS3_FL2_E1_B32"), "{stdout}");
+}
+
+#[test]
+fn end_of_input_leaves_cleanly_with_the_runs_recorded() {
+    let (_dir, data, out) = setup(60);
+    aelab(&data, &out)
+        .args(TINY)
+        .write_stdin("1\n3\n")
+        .assert()
+        .success();
+    assert_eq!(
+        read_rows::<AeRow>(&out.join("loss_values.csv"))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_sweep_runs_each_variation_draws_graphs_and_exits() {
+    let (_dir, data, out) = setup(100);
+    aelab(&data, &out)
+        .args(TINY)
+        .args(["--sweep", "filters=2,4", "--sweep", "epochs=1"])
+        .assert()
+        .success();
+    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    let mut runs: Vec<(usize, usize)> = rows.iter().map(|r| (r.filters, r.epochs)).collect();
+    runs.sort();
+    assert_eq!(runs, [(2, 2), (4, 1), (4, 2)]);
+    assert_png(&out.join("L2_FS3_FLx_E2_B32.png"), (900, 600));
+    assert_png(&out.join("L2_FS3_FL4_Ex_B32.png"), (900, 600));
+    assert!(out.join("ae.mpk").exists(), "the base model is saved");
+}
+
+#[test]
+fn a_bad_sweep_is_refused_before_training() {
+    let (_dir, data, out) = setup(20);
+    let assert = aelab(&data, &out)
+        .args(["--sweep", "layers=3,1"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    assert!(stderr.contains("layers must be at least 2"), "{stderr}");
+    assert!(!out.join("loss_values.csv").exists());
+}
+
+#[test]
+fn a_malformed_table_is_kept_aside() {
+    let (_dir, data, out) = setup(40);
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("loss_values.csv"), "this is not,a table\n1\n").unwrap();
+    let assert = aelab(&data, &out)
+        .args(TINY)
+        .arg("--no-menu")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("warning") && stdout.contains("loss_values.malformed-1.csv"),
+        "{stdout}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("loss_values.malformed-1.csv")).unwrap(),
+        "this is not,a table\n1\n"
+    );
+    assert_eq!(
+        read_rows::<AeRow>(&out.join("loss_values.csv"))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_killed_sweep_keeps_every_finished_run() {
+    let (_dir, data, out) = setup(300);
+    let table = out.join("loss_values.csv");
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+        .args(["autoencoder", "--device", "cpu", "-d"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .args(TINY)
+        .args(["--sweep", "epochs=6"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill as soon as the first run's row is in: the second run is then training.
+    let started = Instant::now();
+    while read_rows::<AeRow>(&table)
+        .map(|r| r.is_empty())
+        .unwrap_or(true)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the first run never finished"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the sweep was killed, not finished");
+    let rows: Vec<AeRow> = read_rows(&table).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].epochs, 2);
+}
