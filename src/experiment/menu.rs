@@ -114,10 +114,7 @@ impl<R: BufRead, W: Write> Prompter for LinePrompter<R, W> {
         check: &dyn Fn(usize) -> Result<(), String>,
     ) -> Reply<usize> {
         self.ask(prompt, Some(default.to_string()), |text| {
-            let value = text
-                .parse::<usize>()
-                .map_err(|_| format!("'{text}' is not a whole number"))?;
-            check(value).map(|()| value)
+            parse_checked(text, check)
         })
     }
 
@@ -139,6 +136,15 @@ impl<R: BufRead, W: Write> Prompter for LinePrompter<R, W> {
             },
         )
     }
+}
+
+/// A whole number that `check` accepts.
+fn parse_checked(text: &str, check: &dyn Fn(usize) -> Result<(), String>) -> Result<usize, String> {
+    let text = text.trim();
+    let value = text
+        .parse::<usize>()
+        .map_err(|_| format!("'{text}' is not a whole number"))?;
+    check(value).map(|()| value)
 }
 
 /// dialoguer menus: arrow or number keys, Enter to pick, Esc to go back.
@@ -172,13 +178,7 @@ impl Prompter for TerminalPrompter {
         let answer = dialoguer::Input::<String>::new()
             .with_prompt(prompt)
             .default(default.to_string())
-            .validate_with(|text: &String| -> Result<(), String> {
-                let value = text
-                    .trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("'{}' is not a whole number", text.trim()))?;
-                check(value)
-            })
+            .validate_with(|text: &String| parse_checked(text, check).map(|_| ()))
             .interact_text();
         match answer {
             Ok(text) => text.trim().parse().map_or(Reply::Back, Reply::Value),

@@ -22,71 +22,80 @@ fn register_fonts() {
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Training and validation loss per epoch, saved as a PNG at `path`.
-pub fn loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> anyhow::Result<()> {
-    draw_loss_curves(path, title, history)
+/// One line of a chart, drawn with markers.
+struct Line {
+    label: &'static str,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+/// What a line chart shows besides its lines.
+struct ChartSpec {
+    caption: String,
+    x_desc: String,
+    y_desc: &'static str,
+    x_range: std::ops::Range<f64>,
+    /// How many x-axis labels to aim for.
+    x_labels: usize,
+    /// Small labels placed at points (e.g. training times).
+    notes: Vec<(String, (f64, f64))>,
+}
+
+/// Lines with markers, axis labels and a legend, saved as a PNG at `path`.
+fn line_chart(path: &Path, spec: ChartSpec, lines: &[Line]) -> anyhow::Result<()> {
+    draw_line_chart(path, spec, lines)
         .map_err(|e| anyhow::anyhow!("{}: cannot draw plot: {e}", path.display()))
 }
 
-fn draw_loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> PlotResult {
+fn draw_line_chart(path: &Path, spec: ChartSpec, lines: &[Line]) -> PlotResult {
     register_fonts();
     let root = BitMapBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
-    let epochs = history.len().max(1) as f64;
-    let values = history.iter().flat_map(|s| [s.loss, s.val_loss]);
-    let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
+    let ys = lines.iter().flat_map(|l| l.points.iter().map(|p| p.1));
+    let (low, high) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
     });
     let low = if low.is_finite() { low } else { 0.0 };
-    let pad = ((high - low) * 0.08).max(high * 0.02).max(1e-9);
+    let pad = ((high - low) * 0.1).max(high * 0.02).max(1e-9);
+    // Extra room on top keeps the legend clear of the lines.
+    let y_range = (low - pad).max(0.0)..high + 2.5 * pad;
 
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, (FONT, 26))
+        .caption(&spec.caption, (FONT, 22))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(90)
-        .build_cartesian_2d(0.5..epochs + 0.5, (low - pad).max(0.0)..high + pad)?;
+        .build_cartesian_2d(spec.x_range, y_range)?;
     chart
         .configure_mesh()
-        .x_desc("Epoch")
-        .y_desc("Loss (MSE)")
+        .x_desc(spec.x_desc)
+        .y_desc(spec.y_desc)
         .axis_desc_style((FONT, 20))
         .label_style((FONT, 16))
-        .x_labels(history.len().clamp(2, 12))
+        .x_labels(spec.x_labels)
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&|y| format!("{y:.4}"))
         .draw()?;
-
-    let series = [
-        (
-            "Training loss",
-            BLUE,
-            history.iter().map(|s| s.loss).collect::<Vec<_>>(),
-        ),
-        (
-            "Validation loss",
-            RED,
-            history.iter().map(|s| s.val_loss).collect(),
-        ),
-    ];
-    for (label, color, ys) in series {
-        let points: Vec<(f64, f64)> = ys
-            .iter()
-            .enumerate()
-            .map(|(i, &y)| (i as f64 + 1.0, y))
-            .collect();
+    for line in lines {
+        let color = line.color;
         chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
-            .label(label)
+            .draw_series(LineSeries::new(line.points.clone(), color.stroke_width(2)))?
+            .label(line.label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
             });
         chart.draw_series(
-            points
-                .into_iter()
-                .map(|p| Circle::new(p, 4, color.filled())),
+            line.points
+                .iter()
+                .map(|&p| Circle::new(p, 4, color.filled())),
         )?;
     }
+    let note_style = (FONT, 14).into_font().color(&BLACK.mix(0.7));
+    chart.draw_series(
+        spec.notes
+            .iter()
+            .map(|(text, at)| Text::new(text.clone(), *at, note_style.clone())),
+    )?;
     chart
         .configure_series_labels()
         .label_font((FONT, 18))
@@ -96,6 +105,34 @@ fn draw_loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> PlotRes
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// Training and validation loss per epoch, saved as a PNG at `path`.
+pub fn loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> anyhow::Result<()> {
+    let by_epoch = |value: fn(&EpochStats) -> f64| -> Vec<(f64, f64)> {
+        history.iter().map(|s| (s.epoch as f64, value(s))).collect()
+    };
+    let spec = ChartSpec {
+        caption: title.to_string(),
+        x_desc: "Epoch".into(),
+        y_desc: "Loss (MSE)",
+        x_range: 0.5..history.len().max(1) as f64 + 0.5,
+        x_labels: history.len().clamp(2, 12),
+        notes: Vec::new(),
+    };
+    let lines = [
+        Line {
+            label: "Training loss",
+            color: BLUE,
+            points: by_epoch(|s| s.loss),
+        },
+        Line {
+            label: "Validation loss",
+            color: RED,
+            points: by_epoch(|s| s.val_loss),
+        },
+    ];
+    line_chart(path, spec, &lines)
 }
 
 /// One point of an error graph: a hyperparameter value and the run's final figures.
@@ -115,98 +152,46 @@ pub fn error_graph(
     param_label: &str,
     points: &[ErrorPoint],
 ) -> anyhow::Result<()> {
-    draw_error_graph(path, run_name, param_label, points)
-        .map_err(|e| anyhow::anyhow!("{}: cannot draw plot: {e}", path.display()))
-}
-
-fn draw_error_graph(
-    path: &Path,
-    run_name: &str,
-    param_label: &str,
-    points: &[ErrorPoint],
-) -> PlotResult {
-    register_fonts();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (x_low, x_high) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.value as f64), hi.max(p.value as f64))
-        });
-    let x_pad = ((x_high - x_low) * 0.1).max(1.0);
-    let values = points.iter().flat_map(|p| [p.loss, p.val_loss]);
-    let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
+    let xs = points.iter().map(|p| p.value as f64);
+    let (x_low, x_high) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
     });
-    let low = if low.is_finite() { low } else { 0.0 };
-    let pad = ((high - low) * 0.15).max(high * 0.05).max(1e-9);
+    let x_pad = ((x_high - x_low) * 0.1).max(1.0);
     let total: f64 = points.iter().map(|p| p.train_seconds).sum();
-
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{run_name}: loss against {param_label} (training time {total:.0} s in all)"),
-            (FONT, 22),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(90)
-        .build_cartesian_2d(
-            x_low - x_pad..x_high + x_pad,
-            (low - pad).max(0.0)..high + 2.5 * pad,
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc(param_label)
-        .y_desc("Final loss (MSE)")
-        .axis_desc_style((FONT, 20))
-        .label_style((FONT, 16))
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.5}"))
-        .draw()?;
-
-    let series = [
-        (
-            "Loss",
-            BLUE,
-            points.iter().map(|p| p.loss).collect::<Vec<_>>(),
+    let at = |value: fn(&ErrorPoint) -> f64| -> Vec<(f64, f64)> {
+        points.iter().map(|p| (p.value as f64, value(p))).collect()
+    };
+    let spec = ChartSpec {
+        caption: format!(
+            "{run_name}: loss against {param_label} (training time {total:.0} s in all)"
         ),
-        (
-            "Validation loss",
-            RED,
-            points.iter().map(|p| p.val_loss).collect(),
-        ),
-    ];
-    for (label, color, ys) in series {
-        let xy: Vec<(f64, f64)> = points
+        x_desc: param_label.to_string(),
+        y_desc: "Final loss (MSE)",
+        x_range: x_low - x_pad..x_high + x_pad,
+        x_labels: 10,
+        notes: points
             .iter()
-            .zip(ys)
-            .map(|(p, y)| (p.value as f64, y))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(xy.clone(), color.stroke_width(2)))?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
-            });
-        chart.draw_series(xy.into_iter().map(|p| Circle::new(p, 5, color.filled())))?;
-    }
-    // Each run's training time, under its validation-loss marker.
-    chart.draw_series(points.iter().map(|p| {
-        Text::new(
-            format!("{:.0} s", p.train_seconds),
-            (p.value as f64, p.val_loss),
-            (FONT, 14).into_font().color(&BLACK.mix(0.7)),
-        )
-    }))?;
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 18))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()?;
-    root.present()?;
-    Ok(())
+            .map(|p| {
+                (
+                    format!("{:.0} s", p.train_seconds),
+                    (p.value as f64, p.val_loss),
+                )
+            })
+            .collect(),
+    };
+    let lines = [
+        Line {
+            label: "Loss",
+            color: BLUE,
+            points: at(|p| p.loss),
+        },
+        Line {
+            label: "Validation loss",
+            color: RED,
+            points: at(|p| p.val_loss),
+        },
+    ];
+    line_chart(path, spec, &lines)
 }
 
 /// A row of original images over a row of their reconstructions (pixels in [0, 1]).
