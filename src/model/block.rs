@@ -1,9 +1,11 @@
 //! One conv block, shared by encoder and decoder: Conv2d (same padding) -> ReLU -> BatchNorm.
 
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+
+use super::batch_norm::BatchNorm2d;
 
 /// Keras' BatchNormalization defaults, which the seed used. burn's `momentum` is the weight
 /// of the new batch, so Keras' moving-average momentum 0.99 is 0.01 here.
@@ -13,7 +15,7 @@ const BATCH_NORM_MOMENTUM: f64 = 0.01;
 #[derive(Module, Debug)]
 pub struct ConvBlock<B: Backend> {
     conv: Conv2d<B>,
-    norm: BatchNorm<B>,
+    norm: BatchNorm2d<B>,
 }
 
 impl<B: Backend> ConvBlock<B> {
@@ -21,10 +23,12 @@ impl<B: Backend> ConvBlock<B> {
         let conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel])
             .with_padding(PaddingConfig2d::Same)
             .init(device);
-        let norm = BatchNormConfig::new(channels_out)
-            .with_epsilon(BATCH_NORM_EPSILON)
-            .with_momentum(BATCH_NORM_MOMENTUM)
-            .init(device);
+        let norm = BatchNorm2d::new(
+            channels_out,
+            BATCH_NORM_EPSILON,
+            BATCH_NORM_MOMENTUM,
+            device,
+        );
         Self { conv, norm }
     }
 

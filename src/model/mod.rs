@@ -2,6 +2,7 @@
 //! and saving/loading them. Generic over the burn backend; the backend is chosen in main.
 
 pub mod autoencoder;
+pub mod batch_norm;
 pub mod block;
 pub mod decoder;
 pub mod encoder;

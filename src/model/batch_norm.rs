@@ -1,0 +1,155 @@
+//! Batch normalisation for `[batch, channels, H, W]`, computed with fewer passes than burn's
+//! `BatchNorm`: both moments come from `sum_dims` over batch, height and width (no
+//! `swap_dims`/`reshape` copies), and normalising is one scale and one shift per channel.
+//! On the CPU (flex) element-wise passes dominate a training step, so this matters.
+//! Same parameters, running statistics and results as burn's `BatchNorm` (a test checks).
+
+use burn::module::{Param, RunningState};
+use burn::prelude::*;
+
+#[derive(Module, Debug)]
+pub struct BatchNorm2d<B: Backend> {
+    pub gamma: Param<Tensor<B, 1>>,
+    pub beta: Param<Tensor<B, 1>>,
+    pub running_mean: RunningState<Tensor<B, 1>>,
+    pub running_var: RunningState<Tensor<B, 1>>,
+    /// Weight of the new batch in the running statistics (burn's convention).
+    pub momentum: f64,
+    pub epsilon: f64,
+}
+
+impl<B: Backend> BatchNorm2d<B> {
+    pub fn new(channels: usize, epsilon: f64, momentum: f64, device: &B::Device) -> Self {
+        Self {
+            gamma: Param::from_tensor(Tensor::ones([channels], device)),
+            beta: Param::from_tensor(Tensor::zeros([channels], device)),
+            running_mean: RunningState::new(Tensor::zeros([channels], device)),
+            running_var: RunningState::new(Tensor::ones([channels], device)),
+            momentum,
+            epsilon,
+        }
+    }
+
+    /// Batch statistics while training (autodiff on), running statistics otherwise.
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if B::ad_enabled(&x.device()) {
+            self.forward_train(x)
+        } else {
+            let mean = self.running_mean.value().unsqueeze_dims(&[0, 2, 3]);
+            let var = self.running_var.value().unsqueeze_dims(&[0, 2, 3]);
+            self.normalize(x, mean, var)
+        }
+    }
+
+    fn forward_train(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [batch, channels, height, width] = x.dims();
+        let count = (batch * height * width) as f64;
+        let mean = x.clone().sum_dims(&[0, 2, 3]).div_scalar(count);
+        let mean_of_squares = x.clone().square().sum_dims(&[0, 2, 3]).div_scalar(count);
+        // The biased variance, as burn and Keras use; rounding can take it just below zero.
+        let var = (mean_of_squares - mean.clone().square()).clamp_min(0.0);
+
+        let update = |running: &RunningState<Tensor<B, 1>>, batch_value: &Tensor<B, 4>| {
+            let new = batch_value.clone().detach().reshape([channels]);
+            let old = running.value_sync().to_device(&new.device());
+            running.update(
+                old.mul_scalar(1.0 - self.momentum)
+                    .add(new.mul_scalar(self.momentum))
+                    .detach(),
+            );
+        };
+        update(&self.running_mean, &mean);
+        update(&self.running_var, &var);
+
+        self.normalize(x, mean, var)
+    }
+
+    /// `(x - mean) / sqrt(var + eps) * gamma + beta` as one scale and one shift per channel.
+    fn normalize(&self, x: Tensor<B, 4>, mean: Tensor<B, 4>, var: Tensor<B, 4>) -> Tensor<B, 4> {
+        let gamma = self.gamma.val().unsqueeze_dims(&[0, 2, 3]);
+        let beta = self.beta.val().unsqueeze_dims(&[0, 2, 3]);
+        let scale = gamma.div(var.add_scalar(self.epsilon).sqrt());
+        let shift = beta.sub(mean.mul(scale.clone()));
+        x.mul(scale).add(shift)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::module::AutodiffModule;
+    use burn::nn::{BatchNorm, BatchNormConfig};
+    use burn::tensor::Distribution;
+
+    type A = Autodiff<Flex>;
+
+    /// ||a - b|| / ||b||.
+    fn relative_error<const D: usize>(a: Tensor<Flex, D>, b: Tensor<Flex, D>) -> f64 {
+        let diff = (a - b.clone()).square().sum().into_scalar() as f64;
+        let norm = b.square().sum().into_scalar() as f64;
+        (diff / norm).sqrt()
+    }
+
+    fn pair(channels: usize) -> (BatchNorm2d<A>, BatchNorm<A>) {
+        let device = Default::default();
+        let mut ours = BatchNorm2d::<A>::new(channels, 1e-3, 0.01, &device);
+        let mut theirs = BatchNormConfig::new(channels)
+            .with_epsilon(1e-3)
+            .with_momentum(0.01)
+            .init::<A>(&device);
+        // Separate leaves with equal values: each backward pass consumes its own graph.
+        let gamma = Tensor::<Flex, 1>::random([channels], Distribution::Uniform(0.5, 1.5), &device);
+        let beta = Tensor::<Flex, 1>::random([channels], Distribution::Uniform(-0.5, 0.5), &device);
+        let leaf = |t: &Tensor<Flex, 1>| Param::from_tensor(Tensor::<A, 1>::from_inner(t.clone()));
+        ours.gamma = leaf(&gamma);
+        ours.beta = leaf(&beta);
+        theirs.gamma = leaf(&gamma);
+        theirs.beta = leaf(&beta);
+        (ours, theirs)
+    }
+
+    #[test]
+    fn matches_burns_batch_norm_in_training_and_eval() {
+        let device = Default::default();
+        let (ours, theirs) = pair(6);
+        for step in 0..3 {
+            // Post-ReLU-like inputs with a channel-dependent offset, fresh each step.
+            let x =
+                Tensor::<Flex, 4>::random([8, 6, 5, 7], Distribution::Normal(0.5, 2.0), &device)
+                    .add_scalar(step as f64);
+            let x_ours = Tensor::<A, 4>::from_inner(x.clone()).require_grad();
+            let x_theirs = Tensor::<A, 4>::from_inner(x).require_grad();
+            let weights = Tensor::<A, 4>::random([8, 6, 5, 7], Distribution::Default, &device);
+            let y_ours = ours.forward(x_ours.clone());
+            let y_theirs = theirs.forward(x_theirs.clone());
+            assert!(relative_error(y_ours.clone().inner(), y_theirs.clone().inner()) < 1e-5);
+
+            let g_ours = (y_ours * weights.clone()).sum().backward();
+            let g_theirs = (y_theirs * weights).sum().backward();
+            let grad = |g: &_, t: &Tensor<A, 4>| t.grad(g).unwrap();
+            assert!(
+                relative_error(grad(&g_ours, &x_ours), grad(&g_theirs, &x_theirs)) < 1e-5,
+                "dx"
+            );
+            let dgamma = |g, p: &Param<Tensor<A, 1>>| p.val().grad(g).unwrap();
+            assert!(
+                relative_error(
+                    dgamma(&g_ours, &ours.gamma),
+                    dgamma(&g_theirs, &theirs.gamma)
+                ) < 1e-5
+            );
+            assert!(
+                relative_error(dgamma(&g_ours, &ours.beta), dgamma(&g_theirs, &theirs.beta)) < 1e-5
+            );
+        }
+        let stats = |a: &RunningState<Tensor<A, 1>>| a.value().inner();
+        assert!(relative_error(stats(&ours.running_mean), stats(&theirs.running_mean)) < 1e-5);
+        assert!(relative_error(stats(&ours.running_var), stats(&theirs.running_var)) < 1e-5);
+
+        let x = Tensor::<Flex, 4>::random([4, 6, 5, 7], Distribution::Normal(1.0, 1.0), &device);
+        let eval_ours = ours.valid().forward(x.clone());
+        let eval_theirs = theirs.valid().forward(x);
+        assert!(relative_error(eval_ours, eval_theirs) < 1e-5);
+    }
+}
