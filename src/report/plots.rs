@@ -73,7 +73,14 @@ fn draw_line_chart(path: &Path, spec: ChartSpec, lines: &[Line]) -> PlotResult {
         .axis_desc_style((FONT, 20))
         .label_style((FONT, 16))
         .x_labels(spec.x_labels)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        // Epochs and hyperparameters are whole numbers: label only whole ticks.
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_label_formatter(&|y| format!("{y:.4}"))
         .draw()?;
     for line in lines {
@@ -107,6 +114,35 @@ fn draw_line_chart(path: &Path, spec: ChartSpec, lines: &[Line]) -> PlotResult {
     Ok(())
 }
 
+/// A duration for a label: tenths under ten seconds, whole seconds above.
+fn seconds(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.1} s")
+    } else {
+        format!("{value:.0} s")
+    }
+}
+
+/// The two lines every loss chart shows: a loss in blue, the validation loss in red.
+fn loss_lines(
+    loss_label: &'static str,
+    loss: Vec<(f64, f64)>,
+    val_loss: Vec<(f64, f64)>,
+) -> [Line; 2] {
+    [
+        Line {
+            label: loss_label,
+            color: BLUE,
+            points: loss,
+        },
+        Line {
+            label: "Validation loss",
+            color: RED,
+            points: val_loss,
+        },
+    ]
+}
+
 /// Training and validation loss per epoch, saved as a PNG at `path`.
 pub fn loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> anyhow::Result<()> {
     let by_epoch = |value: fn(&EpochStats) -> f64| -> Vec<(f64, f64)> {
@@ -120,18 +156,11 @@ pub fn loss_curves(path: &Path, title: &str, history: &[EpochStats]) -> anyhow::
         x_labels: history.len().clamp(2, 12),
         notes: Vec::new(),
     };
-    let lines = [
-        Line {
-            label: "Training loss",
-            color: BLUE,
-            points: by_epoch(|s| s.loss),
-        },
-        Line {
-            label: "Validation loss",
-            color: RED,
-            points: by_epoch(|s| s.val_loss),
-        },
-    ];
+    let lines = loss_lines(
+        "Training loss",
+        by_epoch(|s| s.loss),
+        by_epoch(|s| s.val_loss),
+    );
     line_chart(path, spec, &lines)
 }
 
@@ -163,7 +192,8 @@ pub fn error_graph(
     };
     let spec = ChartSpec {
         caption: format!(
-            "{run_name}: loss against {param_label} (training time {total:.0} s in all)"
+            "{run_name}: loss against {param_label} (training time {} in all)",
+            seconds(total)
         ),
         x_desc: param_label.to_string(),
         y_desc: "Final loss (MSE)",
@@ -171,26 +201,10 @@ pub fn error_graph(
         x_labels: 10,
         notes: points
             .iter()
-            .map(|p| {
-                (
-                    format!("{:.0} s", p.train_seconds),
-                    (p.value as f64, p.val_loss),
-                )
-            })
+            .map(|p| (seconds(p.train_seconds), (p.value as f64, p.val_loss)))
             .collect(),
     };
-    let lines = [
-        Line {
-            label: "Loss",
-            color: BLUE,
-            points: at(|p| p.loss),
-        },
-        Line {
-            label: "Validation loss",
-            color: RED,
-            points: at(|p| p.val_loss),
-        },
-    ];
+    let lines = loss_lines("Loss", at(|p| p.loss), at(|p| p.val_loss));
     line_chart(path, spec, &lines)
 }
 
