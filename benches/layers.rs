@@ -1,33 +1,76 @@
-//! Per-layer costs on the CPU (burn flex): forward + backward of BatchNorm on the default
-//! model's largest activation, ours against burn's, so a change to either shows up here.
+//! Per-layer costs of the default autoencoder (L4 FS3 FL32, batch 64, 28x28) on the CPU
+//! (burn flex), forward + backward each, so anyone can see where a training step goes:
+//! every conv shape, BatchNorm (ours against burn's), max pooling and the upsampling.
 //!
 //! `cargo bench --bench layers`
 
 use std::time::Duration;
 
 use aelab::model::batch_norm::BatchNorm2d;
+use aelab::model::decoder::upsample_nearest_2x;
 use burn::backend::{Autodiff, Flex};
-use burn::nn::BatchNormConfig;
+use burn::nn::conv::Conv2dConfig;
+use burn::nn::pool::MaxPool2dConfig;
+use burn::nn::{BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Distribution, Tensor};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
 
 type A = Autodiff<Flex>;
 
-/// The first encoder layer's output at batch 64: [64, 32, 28, 28].
-const SHAPE: [usize; 4] = [64, 32, 28, 28];
+const BATCH: usize = 64;
+
+/// (channels in, channels out, height = width) of every conv in the default model, in order.
+const CONVS: [(usize, usize, usize); 9] = [
+    (1, 32, 28),   // encoder 1
+    (32, 64, 14),  // encoder 2
+    (64, 128, 7),  // encoder 3
+    (128, 256, 7), // encoder 4
+    (256, 256, 7), // decoder 1
+    (256, 128, 7), // decoder 2
+    (128, 64, 7),  // decoder 3, then upsampling
+    (64, 32, 14),  // decoder 4, then upsampling
+    (32, 1, 28),   // output conv
+];
+
+fn input(shape: [usize; 4]) -> Tensor<A, 4> {
+    Tensor::random(shape, Distribution::Default, &Default::default())
+}
+
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    group
+}
+
+fn convolutions(c: &mut Criterion) {
+    let device = Default::default();
+    let mut group = group(c, "conv3x3_fwd_bwd_batch64");
+    for (cin, cout, size) in CONVS {
+        let conv = Conv2dConfig::new([cin, cout], [3, 3])
+            .with_padding(PaddingConfig2d::Same)
+            .init::<A>(&device);
+        let x = input([BATCH, cin, size, size]);
+        group.bench_function(format!("{cin}to{cout}_{size}x{size}"), |b| {
+            b.iter(|| conv.forward(x.clone().require_grad()).sum().backward())
+        });
+    }
+    group.finish();
+}
 
 fn batch_norm(c: &mut Criterion) {
     let device = Default::default();
-    let x = Tensor::<A, 4>::random(SHAPE, Distribution::Default, &device);
-    let ours = BatchNorm2d::<A>::new(SHAPE[1], 1e-3, 0.01, &device);
-    let theirs = BatchNormConfig::new(SHAPE[1])
+    let shape = [BATCH, 32, 28, 28];
+    let x = input(shape);
+    let ours = BatchNorm2d::<A>::new(shape[1], 1e-3, 0.01, &device);
+    let theirs = BatchNormConfig::new(shape[1])
         .with_epsilon(1e-3)
         .with_momentum(0.01)
         .init::<A>(&device);
-
-    let mut group = c.benchmark_group("batch_norm_64x32x28x28_fwd_bwd");
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(10));
+    let mut group = group(c, "batch_norm_64x32x28x28_fwd_bwd");
     group.bench_function("aelab_BatchNorm2d", |b| {
         b.iter(|| ours.forward(x.clone().require_grad()).sum().backward())
     });
@@ -37,5 +80,31 @@ fn batch_norm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(layers, batch_norm);
+fn pool_and_upsample(c: &mut Criterion) {
+    let mut group = group(c, "resampling_fwd_bwd");
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let x = input([BATCH, 32, 28, 28]);
+    group.bench_function("max_pool_64x32x28x28", |b| {
+        b.iter(|| pool.forward(x.clone().require_grad()).sum().backward())
+    });
+    let x = input([BATCH, 64, 7, 7]);
+    group.bench_function("upsample_64x64x7x7", |b| {
+        b.iter(|| {
+            upsample_nearest_2x(x.clone().require_grad())
+                .sum()
+                .backward()
+        })
+    });
+    let x = input([BATCH, 32, 14, 14]);
+    group.bench_function("upsample_64x32x14x14", |b| {
+        b.iter(|| {
+            upsample_nearest_2x(x.clone().require_grad())
+                .sum()
+                .backward()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(layers, convolutions, batch_norm, pool_and_upsample);
 criterion_main!(layers);
