@@ -10,10 +10,11 @@ use std::time::Duration;
 use aelab::data::dataset::image_batch;
 use aelab::data::idx;
 use aelab::experiment::hyper::AeHyper;
-use aelab::train::autoencoder::{LEARNING_RATE, reconstruction_loss, validation_loss};
+use aelab::train::autoencoder::{reconstruction_loss, validation_loss};
+use aelab::train::{LEARNING_RATE, rmsprop};
 use burn::backend::{Autodiff, Flex};
 use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::optim::{GradientsParams, Optimizer};
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
 
 type Train = Autodiff<Flex>;
@@ -25,11 +26,7 @@ fn benches(c: &mut Criterion) {
     let device = Default::default();
     let batch: Vec<usize> = (0..64).collect();
     let model = RefCell::new(AeHyper::SEED_BASE.architecture().init::<Train>(&device));
-    let mut optimizer = RmsPropConfig::new()
-        .with_alpha(0.9)
-        .with_epsilon(1e-7)
-        .with_momentum(0.0)
-        .init();
+    let mut optimizer = rmsprop().init();
 
     let mut group = c.benchmark_group("autoencoder_L4_FS3_FL32");
     group.sample_size(10);

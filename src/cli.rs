@@ -7,10 +7,14 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::device::DeviceRequest;
-use crate::experiment::hyper::AeHyper;
+use crate::experiment::hyper::{AeHyper, ClHyper};
+use crate::train::classifier::LossKind;
 
-/// The bundled MNIST training images, relative to the repository.
+/// The bundled MNIST files, relative to the repository.
 pub const BUNDLED_TRAIN_IMAGES: &str = "data/mnist/train-images-idx3-ubyte.gz";
+pub const BUNDLED_TRAIN_LABELS: &str = "data/mnist/train-labels-idx1-ubyte.gz";
+pub const BUNDLED_TEST_IMAGES: &str = "data/mnist/t10k-images-idx3-ubyte.gz";
+pub const BUNDLED_TEST_LABELS: &str = "data/mnist/t10k-labels-idx1-ubyte.gz";
 
 const SEED_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
 
@@ -18,6 +22,8 @@ const SEED_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
 #[command(
     name = "aelab",
     version,
+    // A flag given twice takes its last value, so scripts can append overrides.
+    args_override_self = true,
     about = "Convolutional autoencoder and classifier experiments on IDX image datasets (MNIST)"
 )]
 pub struct Cli {
@@ -29,6 +35,32 @@ pub struct Cli {
 pub enum Command {
     /// Train a convolutional autoencoder on an IDX images file
     Autoencoder(AutoencoderArgs),
+    /// Train a classifier on a trained autoencoder's encoder, and predict a test set
+    Classify(ClassifyArgs),
+}
+
+/// Flags both subcommands share: seeding, quick runs, device, output and the loop's plan.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seed for the train/validation split, shuffling and initialisation
+    #[arg(long, value_name = "S", default_value_t = 13)]
+    pub seed: u64,
+    /// Use only the first N images (of each file)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Where to train: auto, cpu, cuda, cuda:N or ndarray
+    #[arg(long, value_name = "D", default_value = "auto")]
+    pub device: DeviceRequest,
+    /// Folder for the results table, models and plots (made if missing)
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Run the base, then the base with one hyperparameter set to each value, draw the error
+    /// graphs and exit (no menu); repeatable, e.g. --sweep epochs=5,10 --sweep batch_size=32
+    #[arg(long, value_name = "NAME=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// Train the base run once and exit (no menu)
+    #[arg(long)]
+    pub no_menu: bool,
 }
 
 #[derive(Debug, Args)]
@@ -51,28 +83,92 @@ pub struct AutoencoderArgs {
     /// Images per training batch [default: 64]
     #[arg(long, value_name = "B")]
     pub batch_size: Option<usize>,
-    /// Seed for the train/validation split, shuffling and initialisation
-    #[arg(long, value_name = "S", default_value_t = 13)]
-    pub seed: u64,
-    /// Use only the first N images (quick runs)
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
-    /// Where to train: auto, cpu, cuda, cuda:N or ndarray
-    #[arg(long, value_name = "D", default_value = "auto")]
-    pub device: DeviceRequest,
-    /// Folder for the results table, model and plots (made if missing)
-    #[arg(long, value_name = "DIR", default_value = "results")]
-    pub out: PathBuf,
     /// Name of the model saved by --no-menu and --sweep: NAME.mpk and NAME.json under --out
     #[arg(long, value_name = "NAME", default_value = "ae")]
     pub save: String,
-    /// Run the base, then the base with one hyperparameter set to each value, draw the error
-    /// graphs and exit (no menu); repeatable, e.g. --sweep filters=16,64 --sweep epochs=5,10
-    #[arg(long, value_name = "NAME=V1,V2,...")]
-    pub sweep: Vec<String>,
-    /// Train the base run once, save it, and exit (no menu)
-    #[arg(long)]
-    pub no_menu: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Training images (IDX, raw or gzip) [default: the bundled MNIST training images]
+    #[arg(short = 'd', long = "data", value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Training labels (also -dl) [default: the bundled MNIST training labels]
+    #[arg(long = "dl", value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Test images [default: the bundled MNIST test images]
+    #[arg(short = 't', long = "test", value_name = "FILE")]
+    pub test: Option<PathBuf>,
+    /// Test labels (also -tl) [default: the bundled MNIST test labels]
+    #[arg(long = "tl", value_name = "FILE")]
+    pub test_labels: Option<PathBuf>,
+    /// The trained autoencoder, NAME.mpk with NAME.json beside it (also -model)
+    /// [default: ae.mpk under --out]
+    #[arg(long = "model", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Encoder layers to use, from the first [default: all of the autoencoder's]
+    #[arg(long, value_name = "K")]
+    pub layers: Option<usize>,
+    /// Units of the fully connected layer [default: 32]
+    #[arg(long, value_name = "N")]
+    pub fc_units: Option<usize>,
+    /// Epochs of each stage: encoder frozen, then everything [default: 20]
+    #[arg(long, value_name = "E")]
+    pub epochs: Option<usize>,
+    /// Images per training batch [default: 64]
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
+    /// Loss: ce (cross-entropy) or mse (on one-hot targets, as the seed report)
+    #[arg(long, value_name = "LOSS", default_value = "ce")]
+    pub loss: LossKind,
+    /// Name of the saved classifier: NAME.mpk and NAME.json under --out, replaced by each run
+    #[arg(long, value_name = "NAME", default_value = "classifier")]
+    pub save: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+impl ClassifyArgs {
+    /// The hyperparameters on an encoder of `encoder_layers` blocks: the flags given, the
+    /// seed report's base run for the rest.
+    pub fn hyper(&self, encoder_layers: usize) -> ClHyper {
+        let base = ClHyper::seed_base(encoder_layers);
+        ClHyper {
+            layers: self.layers.unwrap_or(base.layers),
+            fc_units: self.fc_units.unwrap_or(base.fc_units),
+            epochs: self.epochs.unwrap_or(base.epochs),
+            batch_size: self.batch_size.unwrap_or(base.batch_size),
+            encoder_layers,
+        }
+    }
+
+    /// Whether any hyperparameter was given on the command line (if none, the menu asks).
+    pub fn any_hyper_flag(&self) -> bool {
+        [self.layers, self.fc_units, self.epochs, self.batch_size]
+            .iter()
+            .any(Option::is_some)
+    }
+
+    /// The autoencoder: `--model`, else `ae.mpk` under `--out`.
+    pub fn model_path(&self) -> PathBuf {
+        self.model
+            .clone()
+            .unwrap_or_else(|| self.run.out.join("ae.mpk"))
+    }
+
+    /// The four data files, each the flag's or the bundled MNIST file.
+    pub fn data_paths(&self) -> [PathBuf; 4] {
+        let or_bundled =
+            |given: &Option<PathBuf>, relative| given.clone().unwrap_or_else(|| bundled(relative));
+        [
+            or_bundled(&self.data, BUNDLED_TRAIN_IMAGES),
+            or_bundled(&self.labels, BUNDLED_TRAIN_LABELS),
+            or_bundled(&self.test, BUNDLED_TEST_IMAGES),
+            or_bundled(&self.test_labels, BUNDLED_TEST_LABELS),
+        ]
+    }
 }
 
 impl AutoencoderArgs {
@@ -141,6 +237,44 @@ pub fn rewrite_seed_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsStr
 mod tests {
     use super::*;
 
+    #[test]
+    fn classify_takes_the_seed_flags() {
+        let cli = Cli::parse_from(rewrite_seed_flags(
+            [
+                "aelab",
+                "classify",
+                "-d",
+                "a",
+                "-dl",
+                "b",
+                "-t",
+                "c",
+                "-tl",
+                "d",
+                "-model",
+                "m",
+                "--fc-units",
+                "64",
+                "--loss",
+                "mse",
+            ]
+            .map(OsString::from),
+        ));
+        let Command::Classify(args) = cli.command else {
+            panic!("parsed as another subcommand");
+        };
+        assert_eq!(args.data_paths(), ["a", "b", "c", "d"].map(PathBuf::from));
+        assert_eq!(args.model_path(), PathBuf::from("m"));
+        assert_eq!(args.loss, LossKind::Mse);
+        assert_eq!(
+            args.hyper(3),
+            ClHyper {
+                fc_units: 64,
+                ..ClHyper::seed_base(3)
+            }
+        );
+    }
+
     fn strings(args: &[&str]) -> Vec<String> {
         rewrite_seed_flags(args.iter().map(OsString::from))
             .into_iter()
@@ -163,7 +297,9 @@ mod tests {
     #[test]
     fn unset_hyperparameters_take_the_seed_base() {
         let cli = Cli::parse_from(["aelab", "autoencoder", "--filters", "8"]);
-        let Command::Autoencoder(args) = cli.command;
+        let Command::Autoencoder(args) = cli.command else {
+            panic!("parsed as another subcommand");
+        };
         assert_eq!(
             args.hyper(),
             AeHyper {

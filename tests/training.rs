@@ -74,8 +74,8 @@ fn trains_on_32x32_images() {
 fn saved_tiny_model(dir: &std::path::Path) -> (AutoencoderRun<Train>, std::path::PathBuf) {
     let images = common::mnist_images(64);
     let run = train_tiny(&images, 1, 3);
-    let card = ModelCard::autoencoder(run.config, 28, 28, None);
-    store::save_autoencoder(&run.model, &card, dir, "tiny").unwrap();
+    let card = ModelCard::new(run.config, 28, 28, None);
+    store::save(&run.model, &card, dir, "tiny").unwrap();
     (run, dir.join("tiny.mpk"))
 }
 
@@ -83,7 +83,7 @@ fn saved_tiny_model(dir: &std::path::Path) -> (AutoencoderRun<Train>, std::path:
 fn save_then_load_gives_identical_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let (run, mpk) = saved_tiny_model(dir.path());
-    let (loaded, card) = store::load_autoencoder::<Flex>(&mpk, &Default::default()).unwrap();
+    let (loaded, card) = store::load::<AutoencoderConfig, Flex>(&mpk, &Default::default()).unwrap();
     assert_eq!(card.architecture, TINY);
     let batch: Tensor<Flex, 4> =
         image_batch(&common::mnist_images(8), &[0, 3, 7], &Default::default());
@@ -100,7 +100,7 @@ fn save_then_load_gives_identical_outputs() {
 }
 
 fn load_error(path: &std::path::Path) -> String {
-    match store::load_autoencoder::<Flex>(path, &Default::default()) {
+    match store::load::<AutoencoderConfig, Flex>(path, &Default::default()) {
         Ok(_) => panic!("loading {} should fail", path.display()),
         Err(e) => e.to_string(),
     }

@@ -1,6 +1,7 @@
-//! The seeded train/validation split, per-epoch shuffling, and batches as tensors.
+//! The seeded train/validation split, per-epoch shuffling, and image and label batches as
+//! tensors.
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use super::idx::Images;
 
@@ -81,6 +82,16 @@ pub fn image_batch<B: Backend>(
     }
     let data = TensorData::new(values, [indices.len(), 1, images.height, images.width]);
     Tensor::from_data(data, device)
+}
+
+/// Labels `indices` as a `[batch]` tensor of class indices.
+pub fn label_batch<B: Backend>(
+    labels: &[u8],
+    indices: &[usize],
+    device: &B::Device,
+) -> Tensor<B, 1, Int> {
+    let values: Vec<i64> = indices.iter().map(|&i| i64::from(labels[i])).collect();
+    Tensor::from_data(TensorData::new(values, [indices.len()]), device)
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
-//! The autoencoder experiment: train the base run, then rerun with one hyperparameter
-//! changed at a time (from the menu or a `--sweep`), recording every run at once (results
-//! table row, loss curves) and drawing the error graphs.
+//! The autoencoder experiment: what a run records (results table row, loss curves), its
+//! error graphs and reconstructions, and saving the model; the loop itself is the runner's.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +9,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::hyper::{AeHyper, AeParam, HyperSet};
 use super::menu::{Prompter, Reply};
+use super::runner::{self, Kind, Plan};
 use super::session::Session;
 use super::table::{self, AeRow};
 use crate::data::dataset::{Split, image_batch};
@@ -17,7 +17,6 @@ use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::model::store::{self, ModelCard, TrainingInfo};
 use crate::report::plots::{self, ErrorPoint};
-use crate::train::TrainError;
 use crate::train::autoencoder::{AutoencoderRun, train_autoencoder};
 use crate::train::progress::Console;
 
@@ -35,19 +34,6 @@ pub struct Outcome {
     pub train_seconds: f64,
 }
 
-/// What to do after (and around) the base run.
-pub enum Plan {
-    /// Train the base once, save it as the model name, exit.
-    Once,
-    /// Train the base and each listed variation, draw the graphs, save the base, exit.
-    Sweep(Vec<(AeParam, Vec<usize>)>),
-    /// The interactive loop; `ask_base` first asks for the five base values.
-    Menu {
-        prompter: Box<dyn Prompter>,
-        ask_base: bool,
-    },
-}
-
 /// An autoencoder experiment on one dataset.
 pub struct Experiment<'a> {
     pub images: &'a Images,
@@ -55,7 +41,7 @@ pub struct Experiment<'a> {
     pub seed: u64,
     pub out: &'a Path,
     pub model_name: &'a str,
-    pub plan: Plan,
+    pub plan: Plan<AeParam>,
 }
 
 impl BackendJob for Experiment<'_> {
@@ -67,55 +53,11 @@ impl BackendJob for Experiment<'_> {
             split: Split::new(self.images.count, self.seed),
             seed: self.seed,
             out: self.out,
+            model_name: self.model_name,
             device,
-            session: Session::new(self.base),
         };
-        match self.plan {
-            Plan::Once => {
-                let run = lab.train(self.base)?;
-                lab.save(&run, self.model_name)
-            }
-            Plan::Sweep(sweeps) => {
-                let base_run = lab.train(self.base)?;
-                for (param, values) in sweeps {
-                    for value in values.into_iter().filter(|&v| v != self.base.get(param)) {
-                        let hyper = lab
-                            .session
-                            .variant(param, value)
-                            .map_err(anyhow::Error::msg)?;
-                        lab.train(hyper)?;
-                    }
-                }
-                lab.draw_graphs(&base_run)?;
-                lab.save(&base_run, self.model_name)
-            }
-            Plan::Menu {
-                mut prompter,
-                ask_base,
-            } => {
-                if ask_base {
-                    match ask_base_values(prompter.as_mut(), self.base) {
-                        Some(base) => lab.session = Session::new(base),
-                        None => return Ok(()),
-                    }
-                }
-                lab.menu(prompter.as_mut())
-            }
-        }
+        runner::run(&mut lab, self.base, self.plan)
     }
-}
-
-/// Ask for each base value, current defaults shown; `None` if the user stops.
-fn ask_base_values(prompter: &mut dyn Prompter, defaults: AeHyper) -> Option<AeHyper> {
-    let mut base = defaults;
-    for &param in AeHyper::PARAMS {
-        let check = |value: usize| base.with(param, value).validate();
-        match prompter.number(AeHyper::label(param), base.get(param), &check) {
-            Reply::Value(value) => base.set(param, value),
-            Reply::Back | Reply::Quit => return None,
-        }
-    }
-    Some(base)
 }
 
 /// Everything a run needs, on backend `B`.
@@ -124,13 +66,17 @@ struct Lab<'a, B: AutodiffBackend> {
     split: Split,
     seed: u64,
     out: &'a Path,
+    model_name: &'a str,
     device: B::Device,
-    session: Session<AeHyper, Outcome>,
 }
 
-impl<B: AutodiffBackend> Lab<'_, B> {
-    /// Train `hyper`, then record it at once: table row, loss curves, session point.
-    fn train(&mut self, hyper: AeHyper) -> anyhow::Result<AutoencoderRun<B>> {
+impl<B: AutodiffBackend> Kind for Lab<'_, B> {
+    type Hyper = AeHyper;
+    type Outcome = Outcome;
+    type Run = AutoencoderRun<B>;
+
+    /// Train `hyper`, then record it at once: table row, loss curves.
+    fn train(&mut self, hyper: AeHyper) -> anyhow::Result<(AutoencoderRun<B>, Outcome)> {
         println!(
             "Training {} ({} train, {} validation images)",
             hyper.run_name(),
@@ -174,7 +120,6 @@ impl<B: AutodiffBackend> Lab<'_, B> {
             &format!("Training and validation loss, {}", hyper.run_name()),
             &run.history,
         )?;
-        self.session.record(hyper, outcome);
         println!(
             "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}; wrote {} ({} rows), {}",
             hyper.run_name(),
@@ -185,44 +130,25 @@ impl<B: AutodiffBackend> Lab<'_, B> {
             update.rows.len(),
             curves.display()
         );
-        Ok(run)
-    }
-
-    /// Save a run's model as `out/NAME.mpk` + `NAME.json`.
-    fn save(&self, run: &AutoencoderRun<B>, name: &str) -> anyhow::Result<()> {
-        let last = run.last();
-        let card = ModelCard::autoencoder(
-            run.config,
-            self.images.height,
-            self.images.width,
-            Some(TrainingInfo {
-                epochs: run.schedule.epochs,
-                batch_size: run.schedule.batch_size,
-                seed: run.schedule.seed,
-                images: self.images.count,
-                loss: last.loss,
-                val_loss: last.val_loss,
-                train_seconds: run.train_seconds,
-            }),
-        );
-        let (mpk, json) = store::save_autoencoder(&run.model, &card, self.out, name)?;
-        println!("Saved the model as {} + {}", mpk.display(), json.display());
-        Ok(())
+        Ok((run, outcome))
     }
 
     /// One error graph per varied hyperparameter, and the current model's reconstructions.
-    fn draw_graphs(&self, current: &AutoencoderRun<B>) -> anyhow::Result<Vec<PathBuf>> {
-        let base = self.session.base();
+    fn draw_graphs(
+        &self,
+        session: &Session<AeHyper, Outcome>,
+        current: &AutoencoderRun<B>,
+    ) -> anyhow::Result<Vec<PathBuf>> {
+        let base = session.base();
         let mut written = Vec::new();
-        let varied = self.session.varied();
+        let varied = session.varied();
         if varied.is_empty() {
             println!(
                 "No hyperparameter varied yet: run again with one changed to get error graphs."
             );
         }
         for param in varied {
-            let points: Vec<ErrorPoint> = self
-                .session
+            let points: Vec<ErrorPoint> = session
                 .series(param)
                 .into_iter()
                 .map(|(value, o)| ErrorPoint {
@@ -238,101 +164,16 @@ impl<B: AutodiffBackend> Lab<'_, B> {
             written.push(path);
         }
         written.push(self.draw_reconstructions(current)?);
-        for path in &written {
-            println!("Wrote {}", path.display());
-        }
         Ok(written)
     }
 
-    fn draw_reconstructions(&self, run: &AutoencoderRun<B>) -> anyhow::Result<PathBuf> {
-        let shown = &self.split.valid[..self.split.valid.len().min(GRID_IMAGES)];
-        let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
-        let reconstructed = run.model.valid().forward(batch.clone());
-        let to_vec = |t: Tensor<B::InnerBackend, 4>| -> anyhow::Result<Vec<f32>> {
-            t.into_data()
-                .to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("cannot read images back from the device: {e:?}"))
-        };
-        let name = run_name_of(run);
-        let path = self.out.join(format!("{name}_reconstructions.png"));
-        plots::reconstruction_grid(
-            &path,
-            &format!("{name}: validation images and their reconstructions"),
-            &to_vec(batch)?,
-            &to_vec(reconstructed)?,
-            self.images.height,
-            self.images.width,
-        )?;
-        Ok(path)
-    }
-
-    /// The interactive loop: base run, then the menu until Exit or end of input.
-    fn menu(&mut self, prompter: &mut dyn Prompter) -> anyhow::Result<()> {
-        let mut current = self.train(self.session.base())?;
-        let choices = [
-            "Run again with one hyperparameter changed",
-            "Plot the error graphs",
-            "Save the model",
-            "Exit",
-        ]
-        .map(String::from);
-        loop {
-            match prompter.select("What next?", &choices, 0) {
-                Reply::Value(0) => match self.ask_variant(prompter) {
-                    Reply::Value(hyper) => match self.train(hyper) {
-                        Ok(run) => current = run,
-                        Err(e) if e.is::<TrainError>() => println!("error: {e}"),
-                        Err(e) => return Err(e),
-                    },
-                    Reply::Back => continue,
-                    Reply::Quit => break,
-                },
-                Reply::Value(1) => {
-                    self.draw_graphs(&current)?;
-                }
-                Reply::Value(2) => match self.ask_save(prompter, &current)? {
-                    Reply::Quit => break,
-                    _ => continue,
-                },
-                Reply::Back => continue,
-                Reply::Value(_) | Reply::Quit => break,
-            }
-        }
-        println!(
-            "Results: {} ({} runs this session)",
-            self.out.join(TABLE_FILE).display(),
-            self.session.runs().len()
-        );
-        Ok(())
-    }
-
-    /// Which hyperparameter, and its new value; the base with that one value changed.
-    fn ask_variant(&self, prompter: &mut dyn Prompter) -> Reply<AeHyper> {
-        let base = self.session.base();
-        let labels: Vec<String> = AeHyper::PARAMS
-            .iter()
-            .map(|&p| format!("{} (base {})", AeHyper::label(p), base.get(p)))
-            .collect();
-        let param = match prompter.select("Which hyperparameter?", &labels, 0) {
-            Reply::Value(i) => AeHyper::PARAMS[i],
-            Reply::Back => return Reply::Back,
-            Reply::Quit => return Reply::Quit,
-        };
-        let check = |value: usize| self.session.variant(param, value).map(|_| ());
-        match prompter.number(
-            &format!("New {}", AeHyper::label(param).to_lowercase()),
-            base.get(param),
-            &check,
-        ) {
-            Reply::Value(value) => Reply::Value(base.with(param, value)),
-            Reply::Back => Reply::Back,
-            Reply::Quit => Reply::Quit,
-        }
+    fn action_label(&self) -> &'static str {
+        "Save the model"
     }
 
     /// Ask for a name and save, confirming before replacing an existing model.
-    fn ask_save(
-        &self,
+    fn action(
+        &mut self,
         prompter: &mut dyn Prompter,
         run: &AutoencoderRun<B>,
     ) -> anyhow::Result<Reply<()>> {
@@ -359,6 +200,65 @@ impl<B: AutodiffBackend> Lab<'_, B> {
         }
         self.save(run, &name)?;
         Ok(Reply::Value(()))
+    }
+
+    /// Save the model under `--save`.
+    fn finish(&mut self, run: &AutoencoderRun<B>) -> anyhow::Result<()> {
+        self.save(run, self.model_name)
+    }
+
+    fn summary(&self, runs: usize) -> String {
+        format!(
+            "Results: {} ({runs} runs this session)",
+            self.out.join(TABLE_FILE).display()
+        )
+    }
+}
+
+impl<B: AutodiffBackend> Lab<'_, B> {
+    /// Save a run's model as `out/NAME.mpk` + `NAME.json`.
+    fn save(&self, run: &AutoencoderRun<B>, name: &str) -> anyhow::Result<()> {
+        let last = run.last();
+        let card = ModelCard::new(
+            run.config,
+            self.images.height,
+            self.images.width,
+            Some(TrainingInfo {
+                epochs: run.schedule.epochs,
+                batch_size: run.schedule.batch_size,
+                seed: run.schedule.seed,
+                images: self.images.count,
+                loss: last.loss,
+                val_loss: last.val_loss,
+                train_seconds: run.train_seconds,
+                ..TrainingInfo::default()
+            }),
+        );
+        let (mpk, json) = store::save(&run.model, &card, self.out, name)?;
+        println!("Saved the model as {} + {}", mpk.display(), json.display());
+        Ok(())
+    }
+
+    fn draw_reconstructions(&self, run: &AutoencoderRun<B>) -> anyhow::Result<PathBuf> {
+        let shown = &self.split.valid[..self.split.valid.len().min(GRID_IMAGES)];
+        let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
+        let reconstructed = run.model.valid().forward(batch.clone());
+        let to_vec = |t: Tensor<B::InnerBackend, 4>| -> anyhow::Result<Vec<f32>> {
+            t.into_data()
+                .to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("cannot read images back from the device: {e:?}"))
+        };
+        let name = run_name_of(run);
+        let path = self.out.join(format!("{name}_reconstructions.png"));
+        plots::reconstruction_grid(
+            &path,
+            &format!("{name}: validation images and their reconstructions"),
+            &to_vec(batch)?,
+            &to_vec(reconstructed)?,
+            self.images.height,
+            self.images.width,
+        )?;
+        Ok(path)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Hyperparameter sets that an experiment varies one at a time, their checks, and run
-//! names in the seed's scheme (`L4_FS3_FL32_E100_B64`; the varied one as `x` in graph names).
+//! names in the seed's scheme (`L4_FS3_FL32_E100_B64`, `L4_FC32_E20_B64`; the varied one
+//! as `x` in graph names).
 
 use std::fmt::Debug;
 
@@ -205,6 +206,124 @@ impl HyperSet for AeHyper {
     }
 }
 
+/// The classifier's hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClParam {
+    Layers,
+    FcUnits,
+    Epochs,
+    BatchSize,
+}
+
+/// One classifier experiment's hyperparameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClHyper {
+    /// Encoder blocks used, from the first.
+    pub layers: usize,
+    pub fc_units: usize,
+    /// Epochs per stage.
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// How many blocks the loaded encoder has: the most `layers` can be. Not varied.
+    pub encoder_layers: usize,
+}
+
+impl ClHyper {
+    /// The seed report's base run on an encoder of `encoder_layers` blocks: all of them,
+    /// FC 32, 20 epochs per stage, batch 64.
+    pub fn seed_base(encoder_layers: usize) -> Self {
+        Self {
+            layers: encoder_layers,
+            fc_units: 32,
+            epochs: 20,
+            batch_size: 64,
+            encoder_layers,
+        }
+    }
+
+    pub fn schedule(&self, seed: u64) -> Schedule {
+        Schedule {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed,
+        }
+    }
+}
+
+impl HyperSet for ClHyper {
+    type Param = ClParam;
+    const PARAMS: &'static [ClParam] = &[
+        ClParam::Layers,
+        ClParam::FcUnits,
+        ClParam::Epochs,
+        ClParam::BatchSize,
+    ];
+
+    fn label(param: ClParam) -> &'static str {
+        match param {
+            ClParam::Layers => "Encoder layers",
+            ClParam::FcUnits => "FC units",
+            ClParam::Epochs => "Epochs",
+            ClParam::BatchSize => "Batch size",
+        }
+    }
+
+    fn key(param: ClParam) -> &'static str {
+        match param {
+            ClParam::Layers => "layers",
+            ClParam::FcUnits => "fc_units",
+            ClParam::Epochs => "epochs",
+            ClParam::BatchSize => "batch_size",
+        }
+    }
+
+    fn abbrev(param: ClParam) -> &'static str {
+        match param {
+            ClParam::Layers => "L",
+            ClParam::FcUnits => "FC",
+            ClParam::Epochs => "E",
+            ClParam::BatchSize => "B",
+        }
+    }
+
+    fn get(&self, param: ClParam) -> usize {
+        match param {
+            ClParam::Layers => self.layers,
+            ClParam::FcUnits => self.fc_units,
+            ClParam::Epochs => self.epochs,
+            ClParam::BatchSize => self.batch_size,
+        }
+    }
+
+    fn set(&mut self, param: ClParam, value: usize) {
+        match param {
+            ClParam::Layers => self.layers = value,
+            ClParam::FcUnits => self.fc_units = value,
+            ClParam::Epochs => self.epochs = value,
+            ClParam::BatchSize => self.batch_size = value,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.layers == 0 || self.layers > self.encoder_layers {
+            return Err(format!(
+                "encoder layers must be between 1 and {}, the loaded encoder's depth (got {})",
+                self.encoder_layers, self.layers
+            ));
+        }
+        if self.fc_units == 0 {
+            return Err("FC units must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return Err("epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return Err("batch size must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +372,17 @@ mod tests {
                 .unwrap_err()
                 .contains("'x'")
         );
+    }
+
+    #[test]
+    fn classifier_names_and_limits() {
+        let base = ClHyper::seed_base(4);
+        assert_eq!(base.run_name(), "L4_FC32_E20_B64");
+        assert_eq!(base.graph_name(ClParam::FcUnits), "L4_FCx_E20_B64");
+        assert_eq!(ClHyper::param_for_key("fc-units"), Some(ClParam::FcUnits));
+        let err = base.with(ClParam::Layers, 5).validate().unwrap_err();
+        assert!(err.contains("between 1 and 4"), "{err}");
+        assert!(base.with(ClParam::Layers, 1).validate().is_ok());
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! Experiments: hyperparameter sets, the session state, the menus, the results tables, and
-//! the autoencoder experiment that ties them together.
+//! Experiments: hyperparameter sets, the session state, the menus, the results tables, the
+//! loop they share (runner), and the two kinds of experiment it runs.
 
 pub mod autoencoder;
+pub mod classifier;
 pub mod hyper;
 pub mod menu;
+pub mod runner;
 pub mod session;
 pub mod table;

@@ -1,5 +1,6 @@
-//! Results tables (`loss_values.csv`): read, add a row, replace rows of the same run, sort,
-//! and write back atomically. A table that cannot be read is never overwritten.
+//! Results tables (`loss_values.csv`, `classification_loss_values.csv`): read, add a row,
+//! replace rows of the same run, sort, and write back atomically. A table that cannot be
+//! read is never overwritten.
 
 use std::cmp::Ordering;
 use std::fs;
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::hyper::AeHyper;
+use super::hyper::{AeHyper, ClHyper};
 use crate::error::InputError;
 use crate::fsutil;
 
@@ -49,8 +50,7 @@ impl AeRow {
             filters: hyper.filters,
             epochs: hyper.epochs,
             batch_size: hyper.batch_size,
-            // Seconds to two decimals, as the seed's table shows them.
-            train_time: (train_time * 100.0).round() / 100.0,
+            train_time: seconds(train_time),
             loss: f32_precision(loss),
             val_loss: f32_precision(val_loss),
         }
@@ -67,6 +67,11 @@ impl AeRow {
     }
 }
 
+/// Seconds to two decimals, as the seed's tables show them.
+fn seconds(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
 /// Losses are computed in f32: keep the digits that mean something (7 significant).
 fn f32_precision(value: f64) -> f64 {
     format!("{value:.6e}").parse().unwrap_or(value)
@@ -79,6 +84,67 @@ impl ResultRow for AeRow {
 
     fn rank(&self, other: &Self) -> Ordering {
         self.val_loss.total_cmp(&other.val_loss)
+    }
+}
+
+/// A row of `classification_loss_values.csv`, with the seed report's column names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClRow {
+    #[serde(rename = "Layers")]
+    pub layers: usize,
+    #[serde(rename = "Fc_units")]
+    pub fc_units: usize,
+    #[serde(rename = "Epochs")]
+    pub epochs: usize,
+    #[serde(rename = "Batch_Size")]
+    pub batch_size: usize,
+    #[serde(rename = "Train_Time")]
+    pub train_time: f64,
+    #[serde(rename = "Loss")]
+    pub loss: f64,
+    #[serde(rename = "Val_Loss")]
+    pub val_loss: f64,
+    #[serde(rename = "Accuracy")]
+    pub accuracy: f64,
+    #[serde(rename = "Val_Accuracy")]
+    pub val_accuracy: f64,
+}
+
+/// A classifier run's final figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClFigures {
+    pub train_seconds: f64,
+    pub loss: f64,
+    pub val_loss: f64,
+    pub accuracy: f64,
+    pub val_accuracy: f64,
+}
+
+impl ClRow {
+    pub fn new(hyper: &ClHyper, figures: &ClFigures) -> Self {
+        Self {
+            layers: hyper.layers,
+            fc_units: hyper.fc_units,
+            epochs: hyper.epochs,
+            batch_size: hyper.batch_size,
+            train_time: seconds(figures.train_seconds),
+            loss: f32_precision(figures.loss),
+            val_loss: f32_precision(figures.val_loss),
+            accuracy: f32_precision(figures.accuracy),
+            val_accuracy: f32_precision(figures.val_accuracy),
+        }
+    }
+}
+
+impl ResultRow for ClRow {
+    fn same_run(&self, other: &Self) -> bool {
+        (self.layers, self.fc_units, self.epochs, self.batch_size)
+            == (other.layers, other.fc_units, other.epochs, other.batch_size)
+    }
+
+    /// Best validation accuracy first.
+    fn rank(&self, other: &Self) -> Ordering {
+        other.val_accuracy.total_cmp(&self.val_accuracy)
     }
 }
 
@@ -197,6 +263,36 @@ mod tests {
         let header = fs::read_to_string(&path).unwrap();
         assert!(header.starts_with(
             "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n"
+        ));
+    }
+
+    #[test]
+    fn classifier_rows_are_best_accuracy_first_with_seed_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("classification_loss_values.csv");
+        let figures = |val_accuracy| ClFigures {
+            train_seconds: 1.0,
+            loss: 0.1,
+            val_loss: 0.2,
+            accuracy: 0.9,
+            val_accuracy,
+        };
+        let base = ClHyper::seed_base(4);
+        add_row(&path, ClRow::new(&base, &figures(0.95))).unwrap();
+        let wide = ClHyper {
+            fc_units: 64,
+            ..base
+        };
+        let rows = add_row(&path, ClRow::new(&wide, &figures(0.97)))
+            .unwrap()
+            .rows;
+        assert_eq!(
+            rows.iter().map(|r| r.fc_units).collect::<Vec<_>>(),
+            [64, 32]
+        );
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy\n"
         ));
     }
 

@@ -1,12 +1,11 @@
 //! The autoencoder: encoder then decoder; reconstructs its `[batch, 1, H, W]` input.
 
-use burn::backend::Flex;
 use burn::prelude::*;
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use serde::{Deserialize, Serialize};
 
 use super::decoder::{Decoder, DecoderConfig};
 use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
+use super::seeded::Build;
 
 /// The widest layer we accept; past this a model no longer fits a GPU's memory anyway.
 const MAX_LAYER_WIDTH: usize = 1 << 16;
@@ -79,19 +78,12 @@ impl AutoencoderConfig {
             decoder: self.decoder().init(device),
         }
     }
+}
 
-    /// Initial weights drawn on the CPU from `seed`, then moved to `device`: one seed gives
-    /// the same starting model on every backend, so CPU and GPU runs can be compared.
-    pub fn init_seeded<B: Backend>(&self, seed: u64, device: &B::Device) -> Autoencoder<B> {
-        let cpu = Default::default();
-        Flex::seed(&cpu, seed);
-        let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
-        let weights =
-            Recorder::<Flex>::record(&recorder, self.init::<Flex>(&cpu).into_record(), ())
-                .expect("serialising fresh weights in memory cannot fail");
-        let record: AutoencoderRecord<B> = Recorder::<B>::load(&recorder, weights, device)
-            .expect("weights serialised just now deserialise");
-        self.init::<B>(device).load_record(record)
+impl Build for AutoencoderConfig {
+    type Module<B: Backend> = Autoencoder<B>;
+    fn build<B: Backend>(&self, device: &B::Device) -> Autoencoder<B> {
+        self.init(device)
     }
 }
 

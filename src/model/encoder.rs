@@ -69,6 +69,12 @@ impl<B: Backend> Encoder<B> {
         x
     }
 
+    /// The same encoder with only its first `count` blocks.
+    pub fn truncated(mut self, count: usize) -> Self {
+        self.blocks.truncate(count);
+        self
+    }
+
     pub fn depth(&self) -> usize {
         self.blocks.len()
     }

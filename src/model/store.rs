@@ -1,17 +1,20 @@
 //! Saving and loading a model: `NAME.mpk` holds the weights (burn's named MessagePack, full
-//! precision) and `NAME.json` the model card (architecture, image size, aelab version, how it
-//! was trained). Both are written atomically; loading rebuilds the model from the card and
-//! rejects weights that do not fit it.
+//! precision) and `NAME.json` the model card (kind, architecture, image size, aelab version,
+//! how it was trained). Both are written atomically; loading rebuilds the model from the card
+//! and rejects weights that do not fit it.
 
+use std::fmt::Debug;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
+use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
 use crate::fsutil;
 
 /// The kinds of model aelab saves; a card says which one its weights are.
@@ -19,11 +22,78 @@ use crate::fsutil;
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     Autoencoder,
+    Classifier,
+}
+
+/// An architecture that can be saved and rebuilt from its card.
+pub trait Architecture: Copy + Debug + PartialEq + Serialize + DeserializeOwned {
+    const KIND: ModelKind;
+    type Model<B: Backend>: Module<B>;
+    /// Whether the architecture and image size make sense (a hand-edited card may not).
+    fn check(&self, height: usize, width: usize) -> Result<(), String>;
+    fn init<B: Backend>(&self, device: &B::Device) -> Self::Model<B>;
+    /// The length of every list of blocks: burn panics when a record's lengths differ, so
+    /// they are compared before loading.
+    fn block_counts(&self) -> Vec<usize>;
+    fn record_block_counts<B: Backend>(
+        record: &<Self::Model<B> as Module<B>>::Record,
+    ) -> Vec<usize>;
+}
+
+impl Architecture for AutoencoderConfig {
+    const KIND: ModelKind = ModelKind::Autoencoder;
+    type Model<B: Backend> = Autoencoder<B>;
+
+    fn check(&self, height: usize, width: usize) -> Result<(), String> {
+        self.validate()?;
+        Self::check_image_size(height, width)
+    }
+
+    fn init<B: Backend>(&self, device: &B::Device) -> Autoencoder<B> {
+        AutoencoderConfig::init(self, device)
+    }
+
+    fn block_counts(&self) -> Vec<usize> {
+        vec![self.layers, self.layers]
+    }
+
+    fn record_block_counts<B: Backend>(record: &AutoencoderRecord<B>) -> Vec<usize> {
+        vec![record.encoder.blocks.len(), record.decoder.blocks.len()]
+    }
+}
+
+impl Architecture for ClassifierConfig {
+    const KIND: ModelKind = ModelKind::Classifier;
+    type Model<B: Backend> = Classifier<B>;
+
+    fn check(&self, height: usize, width: usize) -> Result<(), String> {
+        self.validate()?;
+        if (height, width) != (self.height, self.width) {
+            return Err(format!(
+                "the card gives {height}x{width} images, its architecture {}x{}",
+                self.height, self.width
+            ));
+        }
+        Ok(())
+    }
+
+    fn init<B: Backend>(&self, device: &B::Device) -> Classifier<B> {
+        ClassifierConfig::init(self, device)
+    }
+
+    fn block_counts(&self) -> Vec<usize> {
+        vec![self.encoder.layers]
+    }
+
+    fn record_block_counts<B: Backend>(record: &ClassifierRecord<B>) -> Vec<usize> {
+        vec![record.encoder.blocks.len()]
+    }
 }
 
 /// How a saved model was trained: for the user, and for the classifier's records.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainingInfo {
+    /// Epochs (a classifier: per stage).
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
@@ -31,28 +101,38 @@ pub struct TrainingInfo {
     pub loss: f64,
     pub val_loss: f64,
     pub train_seconds: f64,
+    /// A classifier's final accuracy and validation accuracy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f64>,
+    /// A classifier's loss function and the autoencoder file its encoder came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_function: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder_from: Option<String>,
 }
 
 /// Everything needed to rebuild a saved model, stored as `NAME.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ModelCard {
+pub struct ModelCard<A> {
     pub kind: ModelKind,
     pub aelab_version: String,
-    pub architecture: AutoencoderConfig,
+    pub architecture: A,
     pub height: usize,
     pub width: usize,
     pub training: Option<TrainingInfo>,
 }
 
-impl ModelCard {
-    pub fn autoencoder(
-        architecture: AutoencoderConfig,
+impl<A: Architecture> ModelCard<A> {
+    pub fn new(
+        architecture: A,
         height: usize,
         width: usize,
         training: Option<TrainingInfo>,
     ) -> Self {
         Self {
-            kind: ModelKind::Autoencoder,
+            kind: A::KIND,
             aelab_version: env!("CARGO_PKG_VERSION").to_string(),
             architecture,
             height,
@@ -103,9 +183,9 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
 
 /// Save `model` as `dir/NAME.mpk` + `dir/NAME.json`. An existing model of that name is
 /// replaced only once both new files are complete.
-pub fn save_autoencoder<B: Backend>(
-    model: &Autoencoder<B>,
-    card: &ModelCard,
+pub fn save<A: Architecture, B: Backend>(
+    model: &A::Model<B>,
+    card: &ModelCard<A>,
     dir: &Path,
     name: &str,
 ) -> Result<(PathBuf, PathBuf), StoreError> {
@@ -138,46 +218,68 @@ pub fn save_autoencoder<B: Backend>(
     written.map(|_| (mpk, json))
 }
 
-/// Read and check a model card.
-pub fn read_card(json: &Path) -> Result<ModelCard, StoreError> {
+/// The part of a card read first, to name the kind before anything else is checked.
+#[derive(Deserialize)]
+struct KindOnly {
+    kind: ModelKind,
+}
+
+fn kind_name(kind: ModelKind) -> &'static str {
+    match kind {
+        ModelKind::Autoencoder => "an autoencoder",
+        ModelKind::Classifier => "a classifier",
+    }
+}
+
+/// Read and check a model card of architecture `A`.
+pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreError> {
     let text = fs::read_to_string(json).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::NotFound {
             path: json.to_owned(),
         },
         _ => invalid(json, format!("cannot read: {e}")),
     })?;
-    let card: ModelCard = serde_json::from_str(&text)
-        .map_err(|e| invalid(json, format!("not a valid aelab model card: {e}")))?;
-    card.architecture.validate().map_err(|e| invalid(json, e))?;
-    AutoencoderConfig::check_image_size(card.height, card.width).map_err(|e| invalid(json, e))?;
+    let not_a_card =
+        |e: serde_json::Error| invalid(json, format!("not a valid aelab model card: {e}"));
+    let KindOnly { kind } = serde_json::from_str(&text).map_err(not_a_card)?;
+    if kind != A::KIND {
+        return Err(invalid(
+            json,
+            format!("this is {}, not {}", kind_name(kind), kind_name(A::KIND)),
+        ));
+    }
+    let card: ModelCard<A> = serde_json::from_str(&text).map_err(not_a_card)?;
+    card.architecture
+        .check(card.height, card.width)
+        .map_err(|e| invalid(json, e))?;
     Ok(card)
 }
 
-/// Load an autoencoder saved by [`save_autoencoder`], given `NAME`, `NAME.mpk` or `NAME.json`.
-pub fn load_autoencoder<B: Backend>(
+/// Load a model saved by [`save`], given `NAME`, `NAME.mpk` or `NAME.json`.
+pub fn load<A: Architecture, B: Backend>(
     path: &Path,
     device: &B::Device,
-) -> Result<(Autoencoder<B>, ModelCard), StoreError> {
+) -> Result<(A::Model<B>, ModelCard<A>), StoreError> {
     let (mpk, json) = model_paths(path);
-    let card = read_card(&json)?;
+    let card = read_card::<A>(&json)?;
     if !mpk.exists() {
         return Err(StoreError::NotFound { path: mpk });
     }
     let fresh = card.architecture.init::<B>(device);
     let expected = param_shapes(&fresh);
-    let record: AutoencoderRecord<B> = Recorder::<B>::load(&recorder(), mpk.clone(), device)
+    let record = Recorder::<B>::load(&recorder(), mpk.clone(), device)
         .map_err(|e| invalid(&mpk, format!("not a readable aelab model: {e}")))?;
     // burn panics on a layer-count mismatch, so compare the depths before loading.
-    let depths = (record.encoder.blocks.len(), record.decoder.blocks.len());
-    let layers = card.architecture.layers;
-    if depths != (layers, layers) {
+    let described = card.architecture.block_counts();
+    let held = A::record_block_counts::<B>(&record);
+    if described != held {
         return Err(invalid(
             &mpk,
             format!(
-                "weights do not match {}: it describes {layers} layers, the weights hold {} encoder and {} decoder layers",
+                "weights do not match {}: it describes {} layers, the weights hold {}",
                 json.display(),
-                depths.0,
-                depths.1
+                counts(&described),
+                counts(&held)
             ),
         ));
     }
@@ -190,6 +292,15 @@ pub fn load_autoencoder<B: Backend>(
         ));
     }
     Ok((model, card))
+}
+
+/// Block counts for a message: "4", or "4 + 4" for encoder and decoder.
+fn counts(blocks: &[usize]) -> String {
+    blocks
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// What differs between the shapes a card describes and the shapes the weights hold.

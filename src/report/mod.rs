@@ -1,3 +1,4 @@
-//! What a person reads after a run: PNG plots.
+//! What a person reads after a run: PNG plots and classification metrics.
 
+pub mod metrics;
 pub mod plots;

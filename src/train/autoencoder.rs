@@ -1,33 +1,23 @@
 //! Training the autoencoder: RMSprop on the MSE between images and their reconstructions,
-//! with Keras' defaults (as the seed report used), and a validation pass per epoch.
+//! and a validation pass per epoch.
 
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::optim::{GradientsParams, Optimizer, RmsPropConfig};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::progress::Progress;
-use super::{EpochStats, Schedule, TrainError};
+use super::{
+    EpochStats, LEARNING_RATE, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
+    check_finite, read_loss_now, read_scalar, rmsprop,
+};
 use crate::data::dataset::{Rng, Split, image_batch};
 use crate::data::idx::Images;
+use crate::model::seeded::init_seeded;
 use crate::model::{Autoencoder, AutoencoderConfig};
-
-/// Keras' RMSprop defaults: learning rate 0.001, rho 0.9, epsilon 1e-7, no momentum.
-pub const LEARNING_RATE: f64 = 1e-3;
-const RMSPROP_ALPHA: f32 = 0.9;
-const RMSPROP_EPSILON: f32 = 1e-7;
-
-/// Validation runs without gradients, so it can take larger batches than training.
-pub const VALIDATION_BATCH: usize = 256;
-
-/// Training batches between two reads of the running loss for the progress bar.
-const LOSS_READ_INTERVAL: usize = 10;
-
-/// Keeps the shuffling stream apart from the weight-initialisation stream of the same seed.
-const SHUFFLE_STREAM: u64 = 0x5eed_5eed;
 
 /// A finished training run.
 pub struct AutoencoderRun<B: AutodiffBackend> {
@@ -56,12 +46,8 @@ pub fn train_autoencoder<B: AutodiffBackend>(
 ) -> Result<AutoencoderRun<B>, TrainError> {
     let started = Instant::now();
     B::seed(device, schedule.seed);
-    let mut model = config.init_seeded::<B>(schedule.seed, device);
-    let mut optimizer = RmsPropConfig::new()
-        .with_alpha(RMSPROP_ALPHA)
-        .with_epsilon(RMSPROP_EPSILON)
-        .with_momentum(0.0)
-        .init();
+    let mut model = init_seeded::<_, B>(config, schedule.seed, device);
+    let mut optimizer = rmsprop().init();
     let mut rng = Rng::new(schedule.seed ^ SHUFFLE_STREAM);
     let mut order = split.train.clone();
     let batches = order.len().div_ceil(schedule.batch_size);
@@ -83,8 +69,7 @@ pub fn train_autoencoder<B: AutodiffBackend>(
             model = optimizer.step(LEARNING_RATE, model, grads);
 
             let done = index + 1;
-            let running = (progress.wants_batch_loss()
-                && (done % LOSS_READ_INTERVAL == 0 || done == batches))
+            let running = read_loss_now(progress.wants_batch_loss(), done, batches)
                 .then(|| read_scalar(loss_sum.clone()) / seen as f64);
             progress.batches_done(done, running);
         }
@@ -97,6 +82,7 @@ pub fn train_autoencoder<B: AutodiffBackend>(
             epoch,
             loss,
             val_loss,
+            accuracy: None,
             seconds: epoch_started.elapsed().as_secs_f64(),
         };
         progress.epoch_finished(&stats, schedule.epochs);
@@ -134,16 +120,4 @@ pub fn validation_loss<B: Backend>(
         sum = sum + reconstruction_loss(model, batch).mul_scalar(chunk.len() as f64);
     }
     read_scalar(sum) / indices.len() as f64
-}
-
-fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
-    tensor.into_scalar().elem::<f64>()
-}
-
-fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(TrainError::NonFinite { epoch, value })
-    }
 }

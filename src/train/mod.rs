@@ -1,7 +1,51 @@
 //! Training loops. They report through [`progress::Progress`] and print nothing themselves.
 
+use burn::optim::RmsPropConfig;
+use burn::prelude::*;
+
 pub mod autoencoder;
+pub mod classifier;
 pub mod progress;
+
+/// Keras' RMSprop defaults, which the seed used: learning rate 0.001, rho 0.9, epsilon 1e-7,
+/// no momentum.
+pub const LEARNING_RATE: f64 = 1e-3;
+const RMSPROP_ALPHA: f32 = 0.9;
+const RMSPROP_EPSILON: f32 = 1e-7;
+
+/// Validation runs without gradients, so it can take larger batches than training.
+pub const VALIDATION_BATCH: usize = 256;
+
+/// Training batches between two reads of the running loss for the progress bar.
+const LOSS_READ_INTERVAL: usize = 10;
+
+/// Keeps the shuffling stream apart from the weight-initialisation stream of the same seed.
+const SHUFFLE_STREAM: u64 = 0x5eed_5eed;
+
+/// The optimiser both trainers use.
+pub fn rmsprop() -> RmsPropConfig {
+    RmsPropConfig::new()
+        .with_alpha(RMSPROP_ALPHA)
+        .with_epsilon(RMSPROP_EPSILON)
+        .with_momentum(0.0)
+}
+
+fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
+    tensor.into_scalar().elem::<f64>()
+}
+
+fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(TrainError::NonFinite { epoch, value })
+    }
+}
+
+/// Whether to read the running loss after batch `done` of `batches` for the progress bar.
+fn read_loss_now(wanted: bool, done: usize, batches: usize) -> bool {
+    wanted && (done.is_multiple_of(LOSS_READ_INTERVAL) || done == batches)
+}
 
 /// Per-epoch figures, as Keras reports them: the mean training loss over the epoch's
 /// batches (train mode) and the validation loss (eval mode).
@@ -10,7 +54,16 @@ pub struct EpochStats {
     pub epoch: usize,
     pub loss: f64,
     pub val_loss: f64,
+    /// A classifier's accuracy and validation accuracy.
+    pub accuracy: Option<Accuracy>,
     pub seconds: f64,
+}
+
+/// The fraction of correctly classified images, in training and in validation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accuracy {
+    pub train: f64,
+    pub valid: f64,
 }
 
 /// How long and in what batches to train.

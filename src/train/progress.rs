@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::EpochStats;
 
 pub trait Progress {
+    /// A training stage begins (the classifier trains in two).
+    fn stage_started(&mut self, _description: &str) {}
     /// An epoch of `batches` batches begins.
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize);
     /// `done` batches of the epoch are finished; `loss` is the running mean when known.
@@ -31,8 +33,12 @@ impl Progress for Silent {
 
 /// The summary line printed after each epoch.
 pub fn epoch_line(stats: &EpochStats, epochs: usize) -> String {
+    let accuracy = stats
+        .accuracy
+        .map(|a| format!("  accuracy {:.4}  val_accuracy {:.4}", a.train, a.valid))
+        .unwrap_or_default();
     format!(
-        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}  {:.1} s",
+        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}{accuracy}  {:.1} s",
         stats.epoch, stats.loss, stats.val_loss, stats.seconds
     )
 }
@@ -59,6 +65,10 @@ impl Default for Console {
 }
 
 impl Progress for Console {
+    fn stage_started(&mut self, description: &str) {
+        println!("{description}");
+    }
+
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
         if !self.interactive {
             return;

@@ -43,3 +43,22 @@ pub fn write_images(dir: &Path, name: &str, images: &Images) -> PathBuf {
     idx::write_images(&path, images, true).unwrap();
     path
 }
+
+/// The bundled MNIST test labels.
+pub fn mnist_test_labels() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-labels-idx1-ubyte.gz")
+}
+
+/// The first `n` real MNIST labels (of the test set, matching [`mnist_images`]).
+pub fn mnist_labels(n: usize) -> Vec<u8> {
+    let mut labels = idx::read_labels(&mnist_test_labels()).unwrap();
+    labels.truncate(n);
+    labels
+}
+
+/// Write `labels` as a gzip IDX file in `dir` and return its path.
+pub fn write_labels(dir: &Path, name: &str, labels: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    idx::write_labels(&path, labels, true).unwrap();
+    path
+}

@@ -1,0 +1,186 @@
+//! The experiment loop both kinds share: train the base run, then rerun with one
+//! hyperparameter changed at a time (from the menu or a `--sweep`), and draw the error
+//! graphs. What a run records and what the menu's third choice does belong to the kind.
+
+use std::path::PathBuf;
+
+use super::hyper::HyperSet;
+use super::menu::{Prompter, Reply};
+use super::session::Session;
+use crate::train::TrainError;
+
+/// What to do after (and around) the base run.
+pub enum Plan<P> {
+    /// Train the base once, finish (save, predict) and exit.
+    Once,
+    /// Train the base and each listed variation, draw the graphs, finish with the base, exit.
+    Sweep(Vec<(P, Vec<usize>)>),
+    /// The interactive loop; `ask_base` first asks for every base value.
+    Menu {
+        prompter: Box<dyn Prompter>,
+        ask_base: bool,
+    },
+}
+
+/// One kind of experiment (autoencoder, classifier) on a chosen backend.
+pub trait Kind {
+    type Hyper: HyperSet;
+    /// A finished run's figures, as the session keeps them for the error graphs.
+    type Outcome: Clone;
+    /// A finished run, trained model included.
+    type Run;
+
+    /// Train `hyper` and record it at once (results table row, curves).
+    fn train(&mut self, hyper: Self::Hyper) -> anyhow::Result<(Self::Run, Self::Outcome)>;
+    /// The error graphs of every varied hyperparameter, and the current run's pictures.
+    fn draw_graphs(
+        &self,
+        session: &Session<Self::Hyper, Self::Outcome>,
+        current: &Self::Run,
+    ) -> anyhow::Result<Vec<PathBuf>>;
+    /// The menu's third choice, e.g. "Save the model".
+    fn action_label(&self) -> &'static str;
+    fn action(
+        &mut self,
+        prompter: &mut dyn Prompter,
+        current: &Self::Run,
+    ) -> anyhow::Result<Reply<()>>;
+    /// What a run without the menu leaves behind (a saved model, predictions).
+    fn finish(&mut self, current: &Self::Run) -> anyhow::Result<()>;
+    /// The closing line of a menu session.
+    fn summary(&self, runs: usize) -> String;
+}
+
+type Param<K> = <<K as Kind>::Hyper as HyperSet>::Param;
+
+/// Run `plan` from the base hyperparameters `base`.
+pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyhow::Result<()> {
+    let mut session = Session::new(base);
+    match plan {
+        Plan::Once => {
+            let current = train(kind, &mut session, base)?;
+            kind.finish(&current)
+        }
+        Plan::Sweep(sweeps) => {
+            let base_run = train(kind, &mut session, base)?;
+            for (param, values) in sweeps {
+                for value in values.into_iter().filter(|&v| v != base.get(param)) {
+                    let hyper = session.variant(param, value).map_err(anyhow::Error::msg)?;
+                    train(kind, &mut session, hyper)?;
+                }
+            }
+            print_written(&kind.draw_graphs(&session, &base_run)?);
+            kind.finish(&base_run)
+        }
+        Plan::Menu {
+            mut prompter,
+            ask_base,
+        } => {
+            let base = if ask_base {
+                match ask_base_values(prompter.as_mut(), base) {
+                    Some(base) => base,
+                    None => return Ok(()),
+                }
+            } else {
+                base
+            };
+            menu(kind, Session::new(base), prompter.as_mut())
+        }
+    }
+}
+
+fn train<K: Kind>(
+    kind: &mut K,
+    session: &mut Session<K::Hyper, K::Outcome>,
+    hyper: K::Hyper,
+) -> anyhow::Result<K::Run> {
+    let (run, outcome) = kind.train(hyper)?;
+    session.record(hyper, outcome);
+    Ok(run)
+}
+
+fn print_written(paths: &[PathBuf]) {
+    for path in paths {
+        println!("Wrote {}", path.display());
+    }
+}
+
+/// Ask for each base value, current defaults shown; `None` if the user stops.
+fn ask_base_values<H: HyperSet>(prompter: &mut dyn Prompter, defaults: H) -> Option<H> {
+    let mut base = defaults;
+    for &param in H::PARAMS {
+        let check = |value: usize| base.with(param, value).validate();
+        match prompter.number(H::label(param), base.get(param), &check) {
+            Reply::Value(value) => base.set(param, value),
+            Reply::Back | Reply::Quit => return None,
+        }
+    }
+    Some(base)
+}
+
+/// The interactive loop: base run, then the menu until Exit or end of input.
+fn menu<K: Kind>(
+    kind: &mut K,
+    mut session: Session<K::Hyper, K::Outcome>,
+    prompter: &mut dyn Prompter,
+) -> anyhow::Result<()> {
+    let base = session.base();
+    let mut current = train(kind, &mut session, base)?;
+    let choices = [
+        "Run again with one hyperparameter changed",
+        "Plot the error graphs",
+        kind.action_label(),
+        "Exit",
+    ]
+    .map(String::from);
+    loop {
+        match prompter.select("What next?", &choices, 0) {
+            Reply::Value(0) => match ask_variant(&session, prompter) {
+                Reply::Value(hyper) => match train(kind, &mut session, hyper) {
+                    Ok(run) => current = run,
+                    // A diverged run is reported and the menu goes on with the last good one.
+                    Err(e) if e.is::<TrainError>() => println!("error: {e}"),
+                    Err(e) => return Err(e),
+                },
+                Reply::Back => continue,
+                Reply::Quit => break,
+            },
+            Reply::Value(1) => print_written(&kind.draw_graphs(&session, &current)?),
+            Reply::Value(2) => match kind.action(prompter, &current)? {
+                Reply::Quit => break,
+                _ => continue,
+            },
+            Reply::Back => continue,
+            Reply::Value(_) | Reply::Quit => break,
+        }
+    }
+    println!("{}", kind.summary(session.runs().len()));
+    Ok(())
+}
+
+/// Which hyperparameter, and its new value; the base with that one value changed.
+fn ask_variant<H: HyperSet, O: Clone>(
+    session: &Session<H, O>,
+    prompter: &mut dyn Prompter,
+) -> Reply<H> {
+    let base = session.base();
+    let labels: Vec<String> = H::PARAMS
+        .iter()
+        .map(|&p| format!("{} (base {})", H::label(p), base.get(p)))
+        .collect();
+    let param = match prompter.select("Which hyperparameter?", &labels, 0) {
+        Reply::Value(i) => H::PARAMS[i],
+        Reply::Back => return Reply::Back,
+        Reply::Quit => return Reply::Quit,
+    };
+    let check = |value: usize| session.variant(param, value).map(|_| ());
+    match prompter.number(
+        &format!("New {}", H::label(param).to_lowercase()),
+        base.get(param),
+        &check,
+    ) {
+        Reply::Value(value) => Reply::Value(base.with(param, value)),
+        Reply::Back => Reply::Back,
+        Reply::Quit => Reply::Quit,
+    }
+}

@@ -1,0 +1,198 @@
+//! The classifier: the first K blocks of a trained encoder, then Flatten -> Linear (ReLU)
+//! -> Linear to one score per class. `forward` gives the scores (logits); the loss and the
+//! predictions apply the softmax.
+
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
+use super::seeded::{Build, init_seeded};
+
+/// The widest fully connected layer we accept.
+const MAX_FC_UNITS: usize = 1 << 16;
+
+/// The architecture: which encoder (and how many of its blocks), the head, the image size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// The encoder as used: `layers` is the number of blocks kept (K).
+    pub encoder: EncoderConfig,
+    pub fc_units: usize,
+    pub classes: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ClassifierConfig {
+    /// Check the hyperparameters; the message says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.encoder.layers == 0 {
+            return Err("the classifier needs at least 1 encoder layer".into());
+        }
+        if self.encoder.filter_size == 0 || self.encoder.filters == 0 {
+            return Err("the encoder's filter size and filters must be at least 1".into());
+        }
+        if self.fc_units == 0 || self.fc_units > MAX_FC_UNITS {
+            return Err(format!(
+                "FC units must be between 1 and {MAX_FC_UNITS} (got {})",
+                self.fc_units
+            ));
+        }
+        if self.classes < 2 {
+            return Err(format!(
+                "a classifier needs at least 2 classes (got {})",
+                self.classes
+            ));
+        }
+        if self.features() == 0 {
+            return Err(format!(
+                "{}x{} images are too small for {} pooled layers",
+                self.height,
+                self.width,
+                self.encoder.layers.min(POOLED_LAYERS)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Inputs of the first fully connected layer: the flattened encoder output.
+    pub fn features(&self) -> usize {
+        let pooled = self.encoder.layers.min(POOLED_LAYERS);
+        self.encoder.output_channels() * (self.height >> pooled) * (self.width >> pooled)
+    }
+
+    pub fn head(&self) -> HeadConfig {
+        HeadConfig {
+            inputs: self.features(),
+            fc_units: self.fc_units,
+            classes: self.classes,
+        }
+    }
+
+    /// A classifier with fresh weights everywhere (the shape a saved one is loaded into).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Classifier<B> {
+        Classifier {
+            encoder: self.encoder.init(device),
+            head: self.head().build(device),
+        }
+    }
+
+    /// A classifier on a trained encoder (its first K blocks), with a head drawn from `seed`.
+    pub fn on_encoder<B: Backend>(
+        &self,
+        encoder: Encoder<B>,
+        seed: u64,
+        device: &B::Device,
+    ) -> Classifier<B> {
+        Classifier {
+            encoder: encoder.truncated(self.encoder.layers),
+            head: init_seeded(&self.head(), seed, device),
+        }
+    }
+}
+
+/// Flatten -> Linear(fc_units) -> ReLU -> Linear(classes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadConfig {
+    pub inputs: usize,
+    pub fc_units: usize,
+    pub classes: usize,
+}
+
+impl Build for HeadConfig {
+    type Module<B: Backend> = Head<B>;
+
+    fn build<B: Backend>(&self, device: &B::Device) -> Head<B> {
+        // Glorot uniform, as Keras' Dense layers start.
+        let linear = |inputs, outputs| {
+            LinearConfig::new(inputs, outputs)
+                .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+                .init(device)
+        };
+        Head {
+            fc: linear(self.inputs, self.fc_units),
+            out: linear(self.fc_units, self.classes),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Head<B: Backend> {
+    fc: Linear<B>,
+    out: Linear<B>,
+}
+
+impl<B: Backend> Head<B> {
+    /// Encoder features `[batch, C, H, W]` to class scores `[batch, classes]`.
+    pub fn forward(&self, features: Tensor<B, 4>) -> Tensor<B, 2> {
+        let flat: Tensor<B, 2> = features.flatten(1, 3);
+        self.out.forward(relu(self.fc.forward(flat)))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Classifier<B: Backend> {
+    pub encoder: Encoder<B>,
+    pub head: Head<B>,
+}
+
+impl<B: Backend> Classifier<B> {
+    /// Images `[batch, 1, H, W]` to class scores `[batch, classes]`.
+    pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.head.forward(self.encoder.forward(images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    fn config(layers: usize, fc_units: usize, classes: usize) -> ClassifierConfig {
+        ClassifierConfig {
+            encoder: EncoderConfig {
+                layers,
+                filter_size: 3,
+                filters: 2,
+            },
+            fc_units,
+            classes,
+            height: 28,
+            width: 28,
+        }
+    }
+
+    #[test]
+    fn scores_have_one_column_per_class_for_any_depth() {
+        let device = Default::default();
+        for (layers, features) in [(1, 2 * 14 * 14), (2, 4 * 7 * 7), (3, 8 * 7 * 7)] {
+            let cfg = config(layers, 5, 3);
+            assert_eq!(cfg.features(), features);
+            let model = cfg.init::<Flex>(&device);
+            let scores = model.forward(Tensor::zeros([4, 1, 28, 28], &device));
+            assert_eq!(scores.dims(), [4, 3], "{layers} layers");
+        }
+    }
+
+    #[test]
+    fn the_encoder_is_cut_to_k_blocks() {
+        let device = Default::default();
+        let full = config(4, 5, 10).encoder.init::<Flex>(&device);
+        let model = config(2, 5, 10).on_encoder(full, 1, &device);
+        assert_eq!(model.encoder.depth(), 2);
+    }
+
+    #[test]
+    fn bad_settings_are_explained() {
+        assert!(config(0, 5, 10).validate().unwrap_err().contains("layer"));
+        assert!(
+            config(2, 0, 10)
+                .validate()
+                .unwrap_err()
+                .contains("FC units")
+        );
+        assert!(config(2, 5, 1).validate().unwrap_err().contains("classes"));
+        assert!(config(2, 5, 10).validate().is_ok());
+    }
+}

@@ -1,0 +1,390 @@
+//! The classifier: two-stage training on real MNIST, and `aelab classify` end to end (its
+//! errors, the piped menu, sweeps). Tiny models and a few hundred images, for a 2-core CI.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aelab::data::dataset::Split;
+use aelab::experiment::table::{ClRow, read_rows};
+use aelab::model::encoder::EncoderConfig;
+use aelab::model::seeded::init_seeded;
+use aelab::model::{AutoencoderConfig, ClassifierConfig};
+use aelab::train::Schedule;
+use aelab::train::classifier::{Labelled, LossKind, Stage, Trainer, train_classifier};
+use aelab::train::progress::Silent;
+use assert_cmd::Command;
+use burn::backend::{Autodiff, Flex};
+use burn::module::Module;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+
+type Train = Autodiff<Flex>;
+
+const ENCODER: EncoderConfig = EncoderConfig {
+    layers: 2,
+    filter_size: 3,
+    filters: 4,
+};
+
+fn config(classes: usize) -> ClassifierConfig {
+    ClassifierConfig {
+        encoder: ENCODER,
+        fc_units: 16,
+        classes,
+        height: 28,
+        width: 28,
+    }
+}
+
+/// A module's weights and running statistics, byte for byte.
+fn bytes_of<M: Module<Train>>(module: M) -> Vec<u8> {
+    let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
+    Recorder::<Train>::record(&recorder, module.into_record(), ()).unwrap()
+}
+
+#[test]
+fn the_frozen_stage_leaves_the_encoder_bit_identical() {
+    let (images, labels) = (common::mnist_images(200), common::mnist_labels(200));
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    let split = Split::new(images.count, 13);
+    let device = Default::default();
+    // Seeded weights are materialised (burn draws plain `init` weights lazily, per clone).
+    let encoder = init_seeded::<_, Train>(
+        &AutoencoderConfig {
+            layers: 2,
+            filter_size: 3,
+            filters: 4,
+        },
+        13,
+        &device,
+    )
+    .encoder;
+    let model = config(10).on_encoder(encoder, 13, &device);
+    let (encoder_before, head_before) = (
+        bytes_of(model.encoder.clone()),
+        bytes_of(model.head.clone()),
+    );
+    let schedule = Schedule {
+        epochs: 2,
+        batch_size: 32,
+        seed: 13,
+    };
+    let mut trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
+    let model = trainer.stage(model, Stage::Frozen, &mut Silent).unwrap();
+    assert_eq!(bytes_of(model.encoder.clone()), encoder_before);
+    assert_ne!(bytes_of(model.head.clone()), head_before, "the head trains");
+
+    let model = trainer.stage(model, Stage::Full, &mut Silent).unwrap();
+    assert_ne!(
+        bytes_of(model.encoder),
+        encoder_before,
+        "stage 2 trains the encoder"
+    );
+    assert_eq!(trainer.history.len(), 4);
+}
+
+/// Train a tiny autoencoder, then a classifier on its encoder, on `n` MNIST images.
+fn train_on_mnist(n: usize, loss: LossKind) -> Vec<aelab::train::EpochStats> {
+    let (images, labels) = (common::mnist_images(n), common::mnist_labels(n));
+    let split = Split::new(images.count, 13);
+    let device = Default::default();
+    let autoencoder = aelab::train::autoencoder::train_autoencoder::<Train>(
+        &images,
+        &split,
+        &AutoencoderConfig {
+            layers: 2,
+            filter_size: 3,
+            filters: 4,
+        },
+        // Enough steps for BatchNorm's running statistics (momentum 0.99) to settle.
+        &Schedule {
+            epochs: 3,
+            batch_size: 16,
+            seed: 13,
+        },
+        &device,
+        &mut Silent,
+    )
+    .unwrap();
+    let schedule = Schedule {
+        epochs: 4,
+        batch_size: 16,
+        seed: 13,
+    };
+    let config = config(10);
+    let model = config.on_encoder(autoencoder.model.encoder, 13, &device);
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    let trainer = Trainer::new(data, &split, 10, schedule, loss, &device);
+    train_classifier(trainer, model, &config, &mut Silent)
+        .unwrap()
+        .history
+}
+
+#[test]
+fn the_classifier_learns_well_above_chance() {
+    let history = train_on_mnist(500, LossKind::CrossEntropy);
+    let first = history.first().unwrap();
+    let last = history.last().unwrap();
+    let accuracy = last.accuracy.unwrap();
+    assert!(last.loss < first.loss, "{history:?}");
+    // Chance is 0.1 with ten classes.
+    assert!(accuracy.valid > 0.5, "{history:?}");
+    assert!(accuracy.train > 0.5, "{history:?}");
+}
+
+#[test]
+fn the_seed_reports_mse_loss_also_trains() {
+    let history = train_on_mnist(300, LossKind::Mse);
+    let (first, last) = (history.first().unwrap(), history.last().unwrap());
+    // MSE on softmax against one-hot targets: at most 2 / classes, and falling.
+    assert!(first.loss < 0.2 && last.loss < first.loss, "{history:?}");
+    assert!(last.accuracy.unwrap().valid > 0.2, "{history:?}");
+}
+
+// --- the command line ---
+
+/// A folder with tiny MNIST files (`n` images) and a tiny autoencoder trained on them.
+struct Fixture {
+    dir: tempfile::TempDir,
+    images: PathBuf,
+    labels: PathBuf,
+    out: PathBuf,
+    model: PathBuf,
+}
+
+fn fixture(n: usize) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let images = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(n));
+    let labels = common::write_labels(dir.path(), "labels.gz", &common::mnist_labels(n));
+    let out = dir.path().join("results");
+    Command::cargo_bin("aelab")
+        .unwrap()
+        .args([
+            "autoencoder",
+            "--device",
+            "cpu",
+            "--no-menu",
+            "--layers",
+            "2",
+        ])
+        .args([
+            "--filters",
+            "4",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "-d",
+        ])
+        .arg(&images)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let model = out.join("ae.mpk");
+    Fixture {
+        dir,
+        images,
+        labels,
+        out,
+        model,
+    }
+}
+
+impl Fixture {
+    /// `aelab classify` on the fixture's files, seed-style flags, the test set = the training set.
+    fn classify(&self) -> Command {
+        let mut cmd = Command::cargo_bin("aelab").unwrap();
+        cmd.args(["classify", "--device", "cpu", "-d"])
+            .arg(&self.images)
+            .arg("-dl")
+            .arg(&self.labels)
+            .arg("-t")
+            .arg(&self.images)
+            .arg("-tl")
+            .arg(&self.labels)
+            .arg("-model")
+            .arg(&self.model)
+            .arg("--out")
+            .arg(&self.out);
+        cmd
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn assert_png(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (img.width(), img.height())
+}
+
+/// Run `cmd`, expect exit 2 and one line of error on stderr mentioning every part of `wanted`.
+fn assert_input_error(cmd: &mut Command, wanted: &[&str]) {
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for part in wanted {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
+}
+
+#[test]
+fn the_piped_menu_reruns_plots_predicts_and_exits() {
+    let f = fixture(200);
+    // Rerun with 8 FC units; plot; predict; exit.
+    let answers = "1\n2\n8\n2\n3\n4\n";
+    let assert = f
+        .classify()
+        .args(["--epochs", "1", "--batch-size", "32", "--fc-units", "16"])
+        .write_stdin(answers)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("Training L2_FC16_E1_B32"), "{stdout}");
+    assert!(stdout.contains("Training L2_FC8_E1_B32"), "{stdout}");
+    assert!(stdout.contains("Stage 1 of 2"), "{stdout}");
+    assert!(stdout.contains("val_accuracy"), "{stdout}");
+
+    let correct: usize = number_after(&stdout, "Found ", " correct labels");
+    let incorrect: usize = number_after(&stdout, "Found ", " incorrect labels");
+    assert_eq!(correct + incorrect, 200);
+    let report = fs::read_to_string(f.out.join("classification_report.txt")).unwrap();
+    assert!(
+        report.contains("precision    recall  f1-score   support"),
+        "{report}"
+    );
+    assert!(report.contains("weighted avg"), "{report}");
+    assert!(
+        stdout.contains(report.trim_end()),
+        "the report is printed too"
+    );
+
+    let rows: Vec<ClRow> = read_rows(&f.out.join("classification_loss_values.csv")).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].val_accuracy >= rows[1].val_accuracy, "{rows:?}");
+    let (w, h) = assert_png(&f.out.join("L2_FCx_E1_B32.png"));
+    assert!(w > h, "two panels side by side: {w}x{h}");
+    for name in [
+        "Training_and_validation_loss.png",
+        "Training_and_validation_accuracy.png",
+        "found_correct.png",
+        "found_incorrect.png",
+        "confusion_matrix.png",
+    ] {
+        assert_png(&f.out.join(name));
+    }
+    let card = fs::read_to_string(f.out.join("classifier.json")).unwrap();
+    assert!(card.contains("\"kind\": \"classifier\""), "{card}");
+    assert!(f.out.join("classifier.mpk").exists());
+}
+
+fn number_after(text: &str, before: &str, after: &str) -> usize {
+    text.lines()
+        .find_map(|l| l.strip_prefix(before)?.strip_suffix(after)?.parse().ok())
+        .unwrap_or_else(|| panic!("no '{before}N{after}' in {text}"))
+}
+
+#[test]
+fn a_sweep_without_menu_trains_each_value_graphs_and_predicts() {
+    let f = fixture(120);
+    f.classify()
+        .args([
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--sweep",
+            "layers=1",
+            "--loss",
+            "mse",
+        ])
+        .assert()
+        .success();
+    let rows: Vec<ClRow> = read_rows(&f.out.join("classification_loss_values.csv")).unwrap();
+    let mut layers: Vec<usize> = rows.iter().map(|r| r.layers).collect();
+    layers.sort();
+    assert_eq!(layers, [1, 2]);
+    assert_png(&f.out.join("Lx_FC32_E1_B32.png"));
+    assert!(f.out.join("classification_report.txt").exists());
+    assert!(f.out.join("confusion_matrix.png").exists());
+}
+
+#[test]
+fn mismatched_labels_are_refused_before_training() {
+    let f = fixture(64);
+    let short = common::write_labels(f.dir.path(), "short.gz", &common::mnist_labels(50));
+    assert_input_error(
+        f.classify().arg("-dl").arg(&short).arg("--no-menu"),
+        &["short.gz", "50 labels", "64 images"],
+    );
+
+    // Training labels 0..=4 make five classes; a test label 7 is not one of them.
+    let few: Vec<u8> = common::mnist_labels(64).iter().map(|l| l % 5).collect();
+    let few = common::write_labels(f.dir.path(), "few.gz", &few);
+    assert_input_error(
+        f.classify().arg("-dl").arg(&few).arg("--no-menu"),
+        &["labels.gz", "label", "5 classes"],
+    );
+}
+
+#[test]
+fn a_test_set_of_another_size_is_refused() {
+    let f = fixture(64);
+    let other = common::write_images(
+        f.dir.path(),
+        "big.gz",
+        &common::synthetic_images(64, 32, 32),
+    );
+    assert_input_error(
+        f.classify().arg("-t").arg(&other).arg("--no-menu"),
+        &["big.gz", "32x32", "28x28"],
+    );
+}
+
+#[test]
+fn a_missing_or_mismatched_model_card_is_refused() {
+    let f = fixture(64);
+    let json = f.out.join("ae.json");
+    let text = fs::read_to_string(&json).unwrap();
+
+    fs::write(&json, text.replace("\"filters\": 4", "\"filters\": 8")).unwrap();
+    assert_input_error(f.classify().arg("--no-menu"), &["ae.mpk", "do not match"]);
+
+    fs::write(
+        &json,
+        text.replace("\"kind\": \"autoencoder\"", "\"kind\": \"classifier\""),
+    )
+    .unwrap();
+    assert_input_error(
+        f.classify().arg("--no-menu"),
+        &["ae.json", "not an autoencoder"],
+    );
+
+    fs::write(&json, &text).unwrap();
+    assert_input_error(
+        f.classify().args(["--layers", "3", "--no-menu"]),
+        &["between 1 and 2", "ae.mpk"],
+    );
+
+    fs::remove_file(&json).unwrap();
+    assert_input_error(
+        f.classify().arg("--no-menu"),
+        &["ae.json", "file not found"],
+    );
+
+    let nothing = f.path("nowhere");
+    let mut cmd = Command::cargo_bin("aelab").unwrap();
+    cmd.args(["classify", "--device", "cpu", "--no-menu", "--out"])
+        .arg(&nothing);
+    assert_input_error(&mut cmd, &["ae.mpk", "aelab autoencoder"]);
+}
