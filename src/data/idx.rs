@@ -1,6 +1,7 @@
 //! IDX files (the MNIST format): unsigned-byte images (magic 2051) and labels (magic 2049),
 //! raw or gzip-compressed; gzip is recognised by its first two bytes, not the file name.
 
+use std::cell::Cell;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,11 @@ use flate2::write::GzEncoder;
 pub const IMAGES_MAGIC: u32 = 0x0000_0803;
 /// Magic number of an unsigned-byte IDX file with one dimension (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
+
+/// The most data (bytes after the header) a file may claim: 16 GiB, over 300 times the
+/// MNIST training set. Larger claims are refused before reading, since a few bytes of gzip
+/// can claim any size.
+pub const MAX_DATA_BYTES: u64 = 16 << 30;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -59,6 +65,8 @@ pub enum IdxError {
     },
     #[error("{}: {what}", path.display())]
     BadDimensions { path: PathBuf, what: String },
+    #[error("{}: header claims {claimed} bytes of data, more than aelab loads ({} GiB)", path.display(), MAX_DATA_BYTES >> 30)]
+    TooLarge { path: PathBuf, claimed: u128 },
 }
 
 /// Images as stored in the file: `count` images of `height` x `width` bytes, row-major.
@@ -86,41 +94,64 @@ impl Images {
 
 /// Read an images file (magic 2051), raw or gzip.
 pub fn read_images(path: &Path) -> Result<Images, IdxError> {
-    let bytes = read_decompressed(path)?;
-    let dims = parse_header(path, &bytes, Kind::Images)?;
+    let (file, len) = open(path)?;
+    parse_images(path, file, len)
+}
+
+/// Read a labels file (magic 2049), raw or gzip.
+pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
+    let (file, len) = open(path)?;
+    parse_labels(path, file, len)
+}
+
+/// Parse an images file (magic 2051), raw or gzip, from any reader: what [`read_images`]
+/// does after opening the file, for callers (tests, fuzzing) that hold bytes, not a file.
+///
+/// `name` only labels the errors. `len_hint` is the stream's total length when known (a
+/// file's length): a raw file whose header disagrees with it is refused before its data is
+/// read. Without it the result is the same, found while reading. Memory use is bounded by
+/// the data actually present, whatever the header claims.
+pub fn parse_images(
+    name: &Path,
+    reader: impl Read,
+    len_hint: Option<u64>,
+) -> Result<Images, IdxError> {
+    let (dims, pixels) = parse(name, reader, len_hint, Kind::Images)?;
     let (count, height, width) = (dims[0] as usize, dims[1] as usize, dims[2] as usize);
     if count == 0 {
         return Err(IdxError::BadDimensions {
-            path: path.to_owned(),
+            path: name.to_owned(),
             what: "the file holds zero images".into(),
         });
     }
     if height == 0 || width == 0 {
         return Err(IdxError::BadDimensions {
-            path: path.to_owned(),
+            path: name.to_owned(),
             what: format!("images of {height}x{width} pixels have no pixels"),
         });
     }
-    let data_start = header_len(3);
     Ok(Images {
         count,
         height,
         width,
-        pixels: bytes[data_start..].to_vec(),
+        pixels,
     })
 }
 
-/// Read a labels file (magic 2049), raw or gzip.
-pub fn read_labels(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let bytes = read_decompressed(path)?;
-    let dims = parse_header(path, &bytes, Kind::Labels)?;
+/// Parse a labels file (magic 2049), raw or gzip, from any reader; see [`parse_images`].
+pub fn parse_labels(
+    name: &Path,
+    reader: impl Read,
+    len_hint: Option<u64>,
+) -> Result<Vec<u8>, IdxError> {
+    let (dims, labels) = parse(name, reader, len_hint, Kind::Labels)?;
     if dims[0] == 0 {
         return Err(IdxError::BadDimensions {
-            path: path.to_owned(),
+            path: name.to_owned(),
             what: "the file holds zero labels".into(),
         });
     }
-    Ok(bytes[header_len(1)..].to_vec())
+    Ok(labels)
 }
 
 /// Write images as IDX, gzip-compressed when `gzip` is true.
@@ -167,8 +198,10 @@ fn header_len(ndims: usize) -> usize {
     4 + 4 * ndims
 }
 
-fn read_decompressed(path: &Path) -> Result<Vec<u8>, IdxError> {
-    let raw = fs::read(path).map_err(|source| match source.kind() {
+/// Open a file for parsing, with its length when it is a regular file (a pipe or a device
+/// reports no useful length).
+fn open(path: &Path) -> Result<(fs::File, Option<u64>), IdxError> {
+    let io_error = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::NotFound => IdxError::NotFound {
             path: path.to_owned(),
         },
@@ -176,44 +209,105 @@ fn read_decompressed(path: &Path) -> Result<Vec<u8>, IdxError> {
             path: path.to_owned(),
             source,
         },
-    })?;
-    if raw.is_empty() {
-        return Err(IdxError::Empty {
-            path: path.to_owned(),
-        });
-    }
-    if !raw.starts_with(&GZIP_MAGIC) {
-        return Ok(raw);
-    }
-    let mut out = Vec::new();
-    GzDecoder::new(raw.as_slice())
-        .read_to_end(&mut out)
-        .map_err(|source| IdxError::Gzip {
-            path: path.to_owned(),
-            source,
-        })?;
-    if out.is_empty() {
-        return Err(IdxError::Empty {
-            path: path.to_owned(),
-        });
-    }
-    Ok(out)
+    };
+    let file = fs::File::open(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    Ok((file, meta.is_file().then_some(meta.len())))
 }
 
-/// Check the magic number and that the dimensions account for every data byte; return them.
-fn parse_header(path: &Path, bytes: &[u8], kind: Kind) -> Result<Vec<u32>, IdxError> {
+/// Sniff gzip by its first two bytes, then parse the (decoded) IDX stream.
+fn parse(
+    path: &Path,
+    reader: impl Read,
+    len_hint: Option<u64>,
+    kind: Kind,
+) -> Result<(Vec<u32>, Vec<u8>), IdxError> {
+    // Set when the underlying reader fails, so that a read error under the gzip decoder
+    // is reported as one (Io), not as a bad gzip stream.
+    let source_failed = Cell::new(false);
+    let mut source = Tracked {
+        inner: reader,
+        failed: &source_failed,
+    };
+    let io = |source| IdxError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let prefix = read_at_most(&mut source, GZIP_MAGIC.len()).map_err(io)?;
+    if prefix.is_empty() {
+        return Err(IdxError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let stream = prefix.as_slice().chain(source);
+    if prefix != GZIP_MAGIC {
+        return parse_idx(path, stream, len_hint, kind, io);
+    }
+    // The compressed length says little about the decoded length, so no hint here: the
+    // data is read against the header's claim, with a cap (MAX_DATA_BYTES).
+    let gzip = |source| match source_failed.get() {
+        true => io(source),
+        false => IdxError::Gzip {
+            path: path.to_owned(),
+            source,
+        },
+    };
+    parse_idx(path, GzDecoder::new(stream), None, kind, gzip)
+}
+
+/// A reader that notes whether it ever failed.
+struct Tracked<'a, R> {
+    inner: R,
+    failed: &'a Cell<bool>,
+}
+
+impl<R: Read> Read for Tracked<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let result = self.inner.read(buf);
+        if matches!(&result, Err(e) if e.kind() != std::io::ErrorKind::Interrupted) {
+            self.failed.set(true);
+        }
+        result
+    }
+}
+
+/// Up to `n` bytes, fewer only at the end of the stream.
+fn read_at_most(reader: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(n);
+    reader.take(n as u64).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Check the magic number and that the dimensions account for every data byte; return the
+/// dimensions and the data. The header is checked before any data is read, and the data is
+/// read with a bound, so memory follows the data present, never the header's claim.
+fn parse_idx(
+    path: &Path,
+    mut reader: impl Read,
+    len_hint: Option<u64>,
+    kind: Kind,
+    io_error: impl Fn(std::io::Error) -> IdxError,
+) -> Result<(Vec<u32>, Vec<u8>), IdxError> {
     let (expected_magic, ndims, name) = match kind {
         Kind::Images => (IMAGES_MAGIC, 3, "images"),
         Kind::Labels => (LABELS_MAGIC, 1, "labels"),
     };
-    if bytes.len() < 4 {
-        return Err(IdxError::TruncatedHeader {
+    let needed = header_len(ndims);
+    let mut header = read_at_most(&mut reader, 4).map_err(&io_error)?;
+    if header.is_empty() {
+        // Only a gzip stream that decodes to nothing gets here.
+        return Err(IdxError::Empty {
             path: path.to_owned(),
-            len: bytes.len(),
-            needed: header_len(ndims),
         });
     }
-    let magic = be_u32(&bytes[0..4]);
+    if header.len() < 4 {
+        return Err(IdxError::TruncatedHeader {
+            path: path.to_owned(),
+            len: header.len(),
+            needed,
+        });
+    }
+    let magic = be_u32(&header[0..4]);
     match (kind, magic) {
         (Kind::Images, LABELS_MAGIC) => {
             return Err(IdxError::LabelsNotImages {
@@ -235,29 +329,60 @@ fn parse_header(path: &Path, bytes: &[u8], kind: Kind) -> Result<Vec<u32>, IdxEr
         }
         _ => {}
     }
-    let needed = header_len(ndims);
-    if bytes.len() < needed {
+    header.extend(read_at_most(&mut reader, needed - 4).map_err(&io_error)?);
+    if header.len() < needed {
         return Err(IdxError::TruncatedHeader {
             path: path.to_owned(),
-            len: bytes.len(),
+            len: header.len(),
             needed,
         });
     }
     let dims: Vec<u32> = (0..ndims)
-        .map(|i| be_u32(&bytes[4 + 4 * i..8 + 4 * i]))
+        .map(|i| be_u32(&header[4 + 4 * i..8 + 4 * i]))
         .collect();
     // u128 cannot overflow for three u32 factors.
     let expected: u128 = dims.iter().map(|&d| d as u128).product();
-    let actual = bytes.len() - needed;
-    if expected != actual as u128 {
-        return Err(IdxError::SizeMismatch {
+    let mismatch = |dims: Vec<u32>, actual: u128| IdxError::SizeMismatch {
+        path: path.to_owned(),
+        dims,
+        expected,
+        actual: usize::try_from(actual).unwrap_or(usize::MAX),
+    };
+    // A raw file's length tells, before reading a byte of data, whether the header is right.
+    if let Some(len) = len_hint {
+        let actual = len.saturating_sub(needed as u64);
+        if u128::from(actual) != expected {
+            return Err(mismatch(dims, actual.into()));
+        }
+    }
+    if expected > MAX_DATA_BYTES as u128 {
+        return Err(IdxError::TooLarge {
             path: path.to_owned(),
-            dims,
-            expected,
-            actual,
+            claimed: expected,
         });
     }
-    Ok(dims)
+    // Now `expected` fits in u64. With a length that agrees, reserve it all at once;
+    // otherwise (gzip: a few bytes may claim gigabytes) let the buffer grow with the
+    // data actually decoded. One byte past the claim detects trailing data.
+    let capacity = match len_hint {
+        Some(_) => usize::try_from(expected).unwrap_or(0),
+        None => 0,
+    };
+    let mut data = Vec::with_capacity(capacity);
+    (&mut reader)
+        .take(expected as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(&io_error)?;
+    if data.len() as u128 != expected {
+        let mut actual = data.len() as u128;
+        if actual > expected {
+            // Count the rest without keeping it, to name the true size.
+            actual +=
+                u128::from(std::io::copy(&mut reader, &mut std::io::sink()).map_err(&io_error)?);
+        }
+        return Err(mismatch(dims, actual));
+    }
+    Ok((dims, data))
 }
 
 fn be_u32(bytes: &[u8]) -> u32 {
