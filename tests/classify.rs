@@ -370,6 +370,13 @@ fn a_missing_or_mismatched_model_card_is_refused() {
         &["ae.json", "not an autoencoder"],
     );
 
+    // A card from images of another size: the data no longer fits the encoder's training.
+    fs::write(&json, text.replace("\"height\": 28", "\"height\": 32")).unwrap();
+    assert_input_error(
+        f.classify().arg("--no-menu"),
+        &["imgs.gz", "28x28", "ae.mpk", "32x28"],
+    );
+
     fs::write(&json, &text).unwrap();
     assert_input_error(
         f.classify().args(["--layers", "3", "--no-menu"]),
