@@ -1,6 +1,8 @@
-//! Error kinds that decide the exit code: bad usage or input exits 2, anything else 1.
+//! Error kinds that decide the exit code: bad usage or input exits 2, a run stopped by
+//! Ctrl-C 130, anything else 1.
 
 use crate::data::idx::IdxError;
+use crate::interrupt::Interrupted;
 use crate::model::store::StoreError;
 
 /// A problem with what the user gave us (a flag value, a file's contents): exit code 2.
@@ -14,8 +16,15 @@ impl InputError {
     }
 }
 
-/// Exit code for an error: 2 when the input was at fault, 1 when running failed.
+/// The exit code of a run stopped by Ctrl-C: 128 + SIGINT, as shells report it.
+pub const INTERRUPTED: i32 = 130;
+
+/// Exit code for an error: 2 when the input was at fault, 130 when Ctrl-C stopped training,
+/// 1 when running failed.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if err.is::<Interrupted>() {
+        return INTERRUPTED;
+    }
     let bad_input = err.chain().any(|cause| {
         cause.is::<InputError>() || cause.is::<IdxError>() || cause.is::<StoreError>()
     });

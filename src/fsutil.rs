@@ -1,5 +1,6 @@
 //! Atomic file writes: a temp file in the same folder, then a rename, so a reader
-//! (or a crash) never sees a half-written file and the old file survives any error.
+//! (or a crash) never sees a half-written file and the old file survives any error. And a
+//! lock, so that processes updating one file take turns.
 
 use std::fs;
 use std::io::Write;
@@ -7,12 +8,33 @@ use std::path::{Path, PathBuf};
 
 /// A hidden temp path beside `path`, unique to this process.
 pub fn temp_path_for(path: &Path) -> PathBuf {
+    hidden_beside(path, &format!("-partial-{}", std::process::id()))
+}
+
+/// `.NAME` + `suffix` beside `path`.
+fn hidden_beside(path: &Path, suffix: &str) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp_name = format!(".{name}-partial-{}", std::process::id());
-    path.with_file_name(temp_name)
+    path.with_file_name(format!(".{name}{suffix}"))
+}
+
+/// An exclusive lock on the hidden file `.NAME.lock` beside `path`, held until the returned
+/// file is dropped or the process ends (even by SIGKILL). The lock file is kept: deleting it
+/// while another process waits on it would let a third lock a new file of the same name.
+/// Where the file system cannot lock, this returns the file unlocked: better a rare lost
+/// row than a failed run.
+pub fn lock_beside(path: &Path) -> std::io::Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(hidden_beside(path, ".lock"))?;
+    match file.lock() {
+        Err(e) if e.kind() != std::io::ErrorKind::Unsupported => Err(e),
+        _ => Ok(file),
+    }
 }
 
 /// Write `bytes` to `path` atomically.

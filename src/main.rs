@@ -11,7 +11,7 @@ use clap::Parser;
 use aelab::cli::{AutoencoderArgs, ClassifyArgs, Cli, Command, RunArgs, rewrite_seed_flags};
 use aelab::data::idx::{self, Images};
 use aelab::device::{self, Compute, dispatch};
-use aelab::error::{InputError, exit_code};
+use aelab::error::{INTERRUPTED, InputError, exit_code};
 use aelab::experiment::hyper::{HyperSet, parse_sweep};
 use aelab::experiment::runner::Plan;
 use aelab::experiment::{autoencoder, classifier, menu};
@@ -36,8 +36,14 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
-            ExitCode::from(exit_code(&err) as u8)
+            let code = exit_code(&err);
+            let kind = if code == INTERRUPTED {
+                "interrupted"
+            } else {
+                "error"
+            };
+            eprintln!("{kind}: {err:#}");
+            ExitCode::from(code as u8)
         }
     }
 }

@@ -11,13 +11,14 @@ use aelab::experiment::table::{ClRow, read_rows};
 use aelab::model::encoder::EncoderConfig;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig};
-use aelab::train::Schedule;
 use aelab::train::classifier::{Labelled, LossKind, Stage, Trainer, train_classifier};
 use aelab::train::progress::Silent;
+use aelab::train::{Schedule, TrainError};
 use assert_cmd::Command;
 use burn::backend::{Autodiff, Flex};
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::Tensor;
 
 type Train = Autodiff<Flex>;
 
@@ -85,6 +86,50 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         "stage 2 trains the encoder"
     );
     assert_eq!(trainer.history.len(), 4);
+}
+
+/// Makes every weight NaN, as a diverged run would.
+struct Poison;
+
+impl ModuleMapper<Train> for Poison {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: Param<Tensor<Train, D>>,
+    ) -> Param<Tensor<Train, D>> {
+        param.map(|t| t.mul_scalar(f32::NAN))
+    }
+}
+
+#[test]
+fn a_nan_loss_stops_training_naming_the_epoch() {
+    let (images, labels) = (common::mnist_images(64), common::mnist_labels(64));
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    let split = Split::new(images.count, 13);
+    let device = Default::default();
+    let model = config(10)
+        .on_encoder(ENCODER.init(&device), 13, &device)
+        .map(&mut Poison);
+    let schedule = Schedule {
+        epochs: 2,
+        batch_size: 32,
+        seed: 13,
+    };
+    let trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
+    let err = train_classifier(trainer, model, &config(10), &mut Silent)
+        .err()
+        .expect("a NaN model cannot train");
+    assert!(
+        matches!(err, TrainError::NonFinite { epoch: 1, .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("epoch 1") && message.contains("smaller batch size"),
+        "{message}"
+    );
 }
 
 /// Train a tiny autoencoder, then a classifier on its encoder, on `n` MNIST images.
@@ -319,6 +364,28 @@ fn a_sweep_without_menu_trains_each_value_graphs_and_predicts() {
     assert!(f.out.join("confusion_matrix.png").exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_a_classifier_sweep_with_every_finished_run_kept() {
+    let f = fixture(120);
+    let table = f.out.join("classification_loss_values.csv");
+    let mut cmd = f.classify();
+    // 1000 epochs: long enough that the run cannot finish before Ctrl-C reaches it.
+    cmd.args([
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--sweep",
+        "epochs=1000",
+    ]);
+    common::interrupt_training(&cmd, "", "L2_FC32_E1000_B32", &table);
+    let rows: Vec<ClRow> = read_rows(&table).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].epochs, 1);
+    assert!(!f.out.join("classification_report.txt").exists());
+}
+
 #[test]
 fn mismatched_labels_are_refused_before_training() {
     let f = fixture(64);
@@ -368,6 +435,13 @@ fn a_missing_or_mismatched_model_card_is_refused() {
     assert_input_error(
         f.classify().arg("--no-menu"),
         &["ae.json", "not an autoencoder"],
+    );
+
+    // A card from images of another size: the data no longer fits the encoder's training.
+    fs::write(&json, text.replace("\"height\": 28", "\"height\": 32")).unwrap();
+    assert_input_error(
+        f.classify().arg("--no-menu"),
+        &["imgs.gz", "28x28", "ae.mpk", "32x28"],
     );
 
     fs::write(&json, &text).unwrap();

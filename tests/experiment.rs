@@ -193,3 +193,25 @@ fn a_killed_sweep_keeps_every_finished_run() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].epochs, 2);
 }
+
+/// Ctrl-C while a sweep or a menu's rerun trains ends the session with code 130 (a menu
+/// that went on would exit with 0), every finished run kept and nothing saved.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_training_with_every_finished_run_kept() {
+    // A sweep; the menu: rerun with 1000 epochs, then exit. 1000 epochs: long enough that the
+    // run cannot finish before Ctrl-C reaches it.
+    for (args, input) in [
+        (&["--sweep", "epochs=1000"][..], ""),
+        (&[], "1\n4\n1000\n4\n"),
+    ] {
+        let (_dir, data, out) = setup(300);
+        let table = out.join("loss_values.csv");
+        let mut cmd = aelab(&data, &out);
+        cmd.args(TINY).args(args);
+        common::interrupt_training(&cmd, input, "L2_FS3_FL4_E1000_B32", &table);
+        let rows: Vec<AeRow> = read_rows(&table).unwrap();
+        assert_eq!((rows.len(), rows[0].epochs), (1, 2), "{args:?}");
+        assert!(!out.join("ae.mpk").exists(), "{args:?}");
+    }
+}

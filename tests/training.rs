@@ -11,7 +11,7 @@ use aelab::train::Schedule;
 use aelab::train::autoencoder::{AutoencoderRun, train_autoencoder};
 use aelab::train::progress::Silent;
 use burn::backend::{Autodiff, Flex};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::tensor::Tensor;
 
 type Train = Autodiff<Flex>;
@@ -138,4 +138,94 @@ fn missing_or_corrupt_files_are_rejected() {
 
     fs::remove_file(&json).unwrap();
     assert!(load_error(&mpk).contains("tiny.json: file not found"));
+}
+
+/// Every variant of a damaged `.mpk` (bytes flipped, file cut short) loads to a model of the
+/// card's shapes or fails with a one-line `StoreError` naming the file; none panics. Panics
+/// are caught so that one run lists every bad variant.
+#[test]
+fn damaged_weights_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mpk) = saved_tiny_model(dir.path());
+    let original = fs::read(&mpk).unwrap();
+    let mut variants: Vec<(String, Vec<u8>)> = Vec::new();
+    let step = (original.len() / 150).max(1);
+    for at in (0..original.len()).step_by(step) {
+        for mask in [0x01, 0x10, 0x80, 0xff] {
+            let mut bytes = original.clone();
+            bytes[at] ^= mask;
+            variants.push((format!("byte {at} ^ {mask:#04x}"), bytes));
+        }
+    }
+    for len in (0..original.len()).step_by(step) {
+        variants.push((format!("cut at {len}"), original[..len].to_vec()));
+    }
+    // Edits a single flip cannot make, each refused: another element type, a longer
+    // parameter id, a NaN weight.
+    let mut refused: Vec<(String, Vec<u8>)> = Vec::new();
+    for dtype in ["F64", "F16", "I64", "U16"] {
+        let to = [b"\xa5dtype\xa3", dtype.as_bytes()].concat();
+        let edited = replace_all(&original, b"\xa5dtype\xa3F32", &to);
+        refused.push((format!("dtype {dtype}"), edited));
+    }
+    let id = original
+        .windows(4)
+        .position(|w| w == b"\xa2id\xad")
+        .unwrap()
+        + 3;
+    let long_id = [&original[..id], b"\xb0", &[b'0'; 16], &original[id + 14..]].concat();
+    refused.push(("a 16-character id".into(), long_id));
+    // The first convolution's 36 weights: a MessagePack bin of 144 bytes.
+    let weights = original.windows(2).position(|w| w == b"\xc4\x90").unwrap() + 2;
+    let mut nan = original.clone();
+    nan[weights..weights + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    refused.push(("a NaN weight".into(), nan));
+
+    let device = Default::default();
+    let params = TINY.init::<Flex>(&device).num_params();
+    let image: Tensor<Flex, 4> = image_batch(&common::mnist_images(1), &[0], &device);
+    // None for a panic; a loaded model must also run: its tensors really have the card's shapes.
+    let load = |bytes: &[u8]| {
+        fs::write(&mpk, bytes).unwrap();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store::load::<AutoencoderConfig, Flex>(&mpk, &device)
+                .map(|(model, _)| (model.num_params(), model.forward(image.clone()).dims()))
+                .map_err(|e| e.to_string())
+        }))
+        .ok()
+    };
+    let clear = |e: &str| e.contains("tiny.mpk") && !e.contains('\n');
+    let mut panicked = Vec::new();
+    for (what, bytes) in &variants {
+        match load(bytes) {
+            Some(Ok(found)) => assert_eq!(found, (params, [1, 1, 28, 28]), "{what}"),
+            Some(Err(e)) => assert!(clear(&e), "{what}: {e}"),
+            None => panicked.push(what),
+        }
+    }
+    for (what, bytes) in &refused {
+        match load(bytes) {
+            Some(Err(e)) => assert!(clear(&e), "{what}: {e}"),
+            Some(Ok(_)) => panic!("{what} was loaded"),
+            None => panicked.push(what),
+        }
+    }
+    assert!(
+        panicked.is_empty(),
+        "{} of {} variants panicked: {panicked:?}",
+        panicked.len(),
+        variants.len() + refused.len()
+    );
+}
+
+/// `bytes` with every `from` replaced by `to`, of the same length.
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    for at in 0..=bytes.len().saturating_sub(from.len()) {
+        if bytes[at..].starts_with(from) {
+            out[at..at + to.len()].copy_from_slice(to);
+        }
+    }
+    out
 }

@@ -207,11 +207,8 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
         self.save(run, self.model_name)
     }
 
-    fn summary(&self, runs: usize) -> String {
-        format!(
-            "Results: {} ({runs} runs this session)",
-            self.out.join(TABLE_FILE).display()
-        )
+    fn results(&self) -> PathBuf {
+        self.out.join(TABLE_FILE)
     }
 }
 

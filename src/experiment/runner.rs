@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::hyper::HyperSet;
 use super::menu::{Prompter, Reply};
 use super::session::Session;
+use crate::interrupt::{self, Interrupted};
 use crate::train::TrainError;
 
 /// What to do after (and around) the base run.
@@ -47,8 +48,8 @@ pub trait Kind {
     ) -> anyhow::Result<Reply<()>>;
     /// What a run without the menu leaves behind (a saved model, predictions).
     fn finish(&mut self, current: &Self::Run) -> anyhow::Result<()>;
-    /// The closing line of a menu session.
-    fn summary(&self, runs: usize) -> String;
+    /// The results table every finished run is recorded in.
+    fn results(&self) -> PathBuf;
 }
 
 type Param<K> = <<K as Kind>::Hyper as HyperSet>::Param;
@@ -89,12 +90,29 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyho
     }
 }
 
+/// Train and record one run. Ctrl-C meanwhile stops it after the current batch (nothing of
+/// it is recorded) or, when it came while the run was being recorded, once that is done.
 fn train<K: Kind>(
     kind: &mut K,
     session: &mut Session<K::Hyper, K::Outcome>,
     hyper: K::Hyper,
 ) -> anyhow::Result<K::Run> {
-    let (run, outcome) = kind.train(hyper)?;
+    let training = interrupt::Training::start()?;
+    let trained = kind.train(hyper);
+    drop(training);
+    let interrupted = |epoch| Interrupted {
+        epoch,
+        run: hyper.run_name(),
+        results: kind.results(),
+    };
+    let (run, outcome) = match trained {
+        Err(e) => match e.downcast_ref::<TrainError>() {
+            Some(&TrainError::Interrupted { epoch }) => return Err(interrupted(Some(epoch)).into()),
+            _ => return Err(e),
+        },
+        Ok(_) if interrupt::requested() => return Err(interrupted(None).into()),
+        Ok(done) => done,
+    };
     session.record(hyper, outcome);
     Ok(run)
 }
@@ -139,7 +157,9 @@ fn menu<K: Kind>(
                 Reply::Value(hyper) => match train(kind, &mut session, hyper) {
                     Ok(run) => current = run,
                     // A diverged run is reported and the menu goes on with the last good one.
-                    Err(e) if e.is::<TrainError>() => println!("error: {e}"),
+                    Err(e) if matches!(e.downcast_ref(), Some(TrainError::NonFinite { .. })) => {
+                        println!("error: {e}")
+                    }
                     Err(e) => return Err(e),
                 },
                 Reply::Back => continue,
@@ -154,7 +174,11 @@ fn menu<K: Kind>(
             Reply::Value(_) | Reply::Quit => break,
         }
     }
-    println!("{}", kind.summary(session.runs().len()));
+    println!(
+        "Results: {} ({} runs this session)",
+        kind.results().display(),
+        session.runs().len()
+    );
     Ok(())
 }
 

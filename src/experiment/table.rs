@@ -196,8 +196,11 @@ pub struct TableUpdate<R> {
 
 /// Add `row` to the table at `path` (replacing a row of the same run), keep it sorted, and
 /// write it back atomically. A table that is not a results table is moved aside, never
-/// overwritten, and a new one is started.
+/// overwritten, and a new one is started. Two processes adding rows to one table at once
+/// take turns, so neither loses the other's row.
 pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<TableUpdate<R>> {
+    let _lock = fsutil::lock_beside(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot lock the results table: {e}", path.display()))?;
     let (mut rows, moved_aside) = match try_read_rows::<R>(path) {
         Ok(rows) => (rows, None),
         Err(ReadFailure::Unreadable(e)) => return Err(e.into()),
@@ -294,6 +297,31 @@ mod tests {
         assert!(text.starts_with(
             "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy\n"
         ));
+    }
+
+    #[test]
+    fn concurrent_writers_keep_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_values.csv");
+        let (writers, rows_each) = (8, 10);
+        std::thread::scope(|scope| {
+            for writer in 0..writers {
+                let path = &path;
+                scope.spawn(move || {
+                    for i in 0..rows_each {
+                        let filters = 1 + writer * rows_each + i;
+                        add_row(path, row(filters, filters as f64)).unwrap();
+                    }
+                });
+            }
+        });
+        let mut filters: Vec<usize> = read_rows::<AeRow>(&path)
+            .unwrap()
+            .iter()
+            .map(|r| r.filters)
+            .collect();
+        filters.sort();
+        assert_eq!(filters, (1..=writers * rows_each).collect::<Vec<_>>());
     }
 
     #[test]

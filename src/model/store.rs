@@ -3,15 +3,16 @@
 //! how it was trained). Both are written atomically; loading rebuilds the model from the card
 //! and rejects weights that do not fit it.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder, RecorderError};
+use burn::tensor::DType;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
 use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
@@ -267,8 +268,17 @@ pub fn load<A: Architecture, B: Backend>(
     }
     let fresh = card.architecture.init::<B>(device);
     let expected = param_shapes(&fresh);
-    let record = Recorder::<B>::load(&recorder(), mpk.clone(), device)
-        .map_err(|e| invalid(&mpk, format!("not a readable aelab model: {e}")))?;
+    let unreadable = |e: RecorderError| {
+        let (RecorderError::FileNotFound(e)
+        | RecorderError::DeserializeError(e)
+        | RecorderError::Unknown(e)) = e;
+        let why = e.lines().next().unwrap_or_default();
+        invalid(&mpk, format!("not a readable aelab model: {why}"))
+    };
+    // burn panics on some damaged files (a bad parameter id, bytes that do not fit a
+    // tensor's shape), so a first pass rejects those.
+    Recorder::<B>::load_item::<Loadable>(&recorder(), &mut mpk.clone()).map_err(unreadable)?;
+    let record = Recorder::<B>::load(&recorder(), mpk.clone(), device).map_err(unreadable)?;
     // burn panics on a layer-count mismatch, so compare the depths before loading.
     let described = card.architecture.block_counts();
     let held = A::record_block_counts::<B>(&record);
@@ -335,4 +345,100 @@ fn param_shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
     let mut shapes = Shapes(Vec::new());
     module.visit(&mut shapes);
     shapes.0
+}
+
+/// Any part of a weights file, accepted only if burn can load it without panicking and the
+/// model can be used: every parameter id decodes and every tensor holds exactly its shape's
+/// worth of finite f32 values (what aelab saves).
+struct Loadable;
+
+impl<'de> Deserialize<'de> for Loadable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Loadable)
+    }
+}
+
+impl<'de> Visitor<'de> for Loadable {
+    type Value = Loadable;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a burn record")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_bytes<E>(self, _: &[u8]) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<Loadable>()?.is_some() {}
+        Ok(self)
+    }
+
+    /// A parameter is a map of `id` and `param` (the tensor); anything else is walked.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            let checked = match key.as_str() {
+                "id" => check_param_id(&map.next_value::<String>()?),
+                "param" => check_tensor(&map.next_value::<TensorData>()?),
+                _ => map.next_value::<Loadable>().map(|_| Ok(()))?,
+            };
+            checked.map_err(de::Error::custom)?;
+        }
+        Ok(self)
+    }
+}
+
+/// burn decodes ids of up to 13 base-32 characters (8 bytes) and panics on longer ones.
+fn check_param_id(id: &str) -> Result<(), String> {
+    if id.len() > 13 || ParamId::try_deserialize(id).is_none() {
+        return Err(format!("{id:?} is not a parameter id"));
+    }
+    Ok(())
+}
+
+fn check_tensor(data: &TensorData) -> Result<(), String> {
+    let values = data.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    let bytes = values.and_then(|n| n.checked_mul(DType::F32.size()));
+    if data.dtype != DType::F32 || bytes != Some(data.bytes.len()) {
+        return Err(format!(
+            "a tensor of shape {:?} holds {} bytes of {:?}, not that many f32 values",
+            data.shape.as_slice(),
+            data.bytes.len(),
+            data.dtype
+        ));
+    }
+    // A flipped bit can make a weight NaN or infinite: training on it would diverge at once,
+    // with an error that blames the batch size.
+    let mut values = data.bytes.chunks_exact(4);
+    if !values.all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()) {
+        return Err(format!(
+            "a tensor of shape {:?} holds NaN or infinite values",
+            data.shape.as_slice()
+        ));
+    }
+    Ok(())
 }

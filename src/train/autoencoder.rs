@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::progress::Progress;
 use super::{
     EpochStats, LEARNING_RATE, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
-    check_finite, read_loss_now, read_scalar, rmsprop,
+    check_finite, check_interrupt, read_loss_now, read_scalar, rmsprop,
 };
 use crate::data::dataset::{Rng, Split, image_batch};
 use crate::data::idx::Images;
@@ -72,6 +72,7 @@ pub fn train_autoencoder<B: AutodiffBackend>(
             let running = read_loss_now(progress.wants_batch_loss(), done, batches)
                 .then(|| read_scalar(loss_sum.clone()) / seen as f64);
             progress.batches_done(done, running);
+            check_interrupt(epoch)?;
         }
         let loss = check_finite(read_scalar(loss_sum) / seen as f64, epoch)?;
         let val_loss = check_finite(

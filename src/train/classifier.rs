@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::progress::Progress;
 use super::{
     Accuracy, EpochStats, LEARNING_RATE, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
-    check_finite, read_loss_now, read_scalar, rmsprop,
+    check_finite, check_interrupt, read_loss_now, read_scalar, rmsprop,
 };
 use crate::data::dataset::{Rng, Split, image_batch, label_batch};
 use crate::data::idx::Images;
@@ -206,6 +206,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 let running = read_loss_now(progress.wants_batch_loss(), done, batches)
                     .then(|| read_scalar(loss_sum.clone()) / seen as f64);
                 progress.batches_done(done, running);
+                check_interrupt(epoch)?;
             }
             let loss = check_finite(read_scalar(loss_sum) / seen as f64, epoch)?;
             let (val_loss, val_accuracy) = evaluate(

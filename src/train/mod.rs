@@ -34,6 +34,14 @@ fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
     tensor.into_scalar().elem::<f64>()
 }
 
+/// Stop after this batch of `epoch` when Ctrl-C asked to.
+fn check_interrupt(epoch: usize) -> Result<(), TrainError> {
+    if crate::interrupt::requested() {
+        return Err(TrainError::Interrupted { epoch });
+    }
+    Ok(())
+}
+
 fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
     if value.is_finite() {
         Ok(value)
@@ -80,4 +88,6 @@ pub enum TrainError {
         "training diverged: the loss became {value} in epoch {epoch}; try a smaller batch size or fewer filters"
     )]
     NonFinite { epoch: usize, value: f64 },
+    #[error("stopped by Ctrl-C during epoch {epoch}")]
+    Interrupted { epoch: usize },
 }

@@ -62,3 +62,63 @@ pub fn write_labels(dir: &Path, name: &str, labels: &[u8]) -> PathBuf {
     idx::write_labels(&path, labels, true).unwrap();
     path
 }
+
+/// Start `cmd` (an aelab run) with `input` on stdin, send it Ctrl-C (SIGINT) as soon as it
+/// starts training `run`, and check that it stops with exit code 130, one line on stderr that
+/// names the run and `table`, and no temp file beside `table`.
+#[cfg(unix)]
+pub fn interrupt_training(cmd: &assert_cmd::Command, input: &str, run: &str, table: &Path) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(cmd.get_program())
+        .args(cmd.get_args())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    // The "Training NAME" line is printed once Ctrl-C stops training rather than the process.
+    // The reader is kept until the end: closing the pipe would fail the child's next print.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let marker = format!("Training {run}");
+    assert!(
+        stdout.any(|line| line.unwrap().starts_with(&marker)),
+        "never printed {marker:?}"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{:?}: {stderr}",
+        output.status
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("interrupted: stopped during epoch ")
+            && stderr.contains(&format!(" of {run}; ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&table.display().to_string()), "{stderr}");
+    let folder = table.parent().unwrap();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert!(
+            !name.to_string_lossy().contains("-partial-"),
+            "{name:?} left"
+        );
+    }
+    drop(stdout);
+}
