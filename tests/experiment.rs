@@ -194,6 +194,41 @@ fn a_killed_sweep_keeps_every_finished_run() {
     assert_eq!(rows[0].epochs, 2);
 }
 
+#[test]
+fn two_processes_sharing_an_output_folder_keep_all_their_rows() {
+    let (_dir, data, out) = setup(100);
+    // Both take the table's lock in turn (a lost update needs the two to read and write
+    // within the same millisecond, so the unit test `concurrent_writers_keep_every_row`
+    // is the one that catches a missing lock; this one catches locking that blocks or fails).
+    let epochs = "epochs=1,3";
+    let spawn = |filters: &str, save: &str| {
+        Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+            .args(["autoencoder", "--device", "cpu", "-d"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(TINY)
+            .args(["--filters", filters, "--save", save, "--sweep", epochs])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let children = [spawn("2", "first"), spawn("3", "second")];
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    for filters in [2, 3] {
+        let mut epochs: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.filters == filters)
+            .map(|r| r.epochs)
+            .collect();
+        epochs.sort();
+        assert_eq!(epochs, [1, 2, 3], "filters {filters}: {rows:?}");
+    }
+}
+
 /// Ctrl-C while a sweep or a menu's rerun trains ends the session with code 130 (a menu
 /// that went on would exit with 0), every finished run kept and nothing saved.
 #[cfg(unix)]
