@@ -1,0 +1,55 @@
+//! Loading and decoding the bundled MNIST on the CPU: the 60,000 training images (gzip,
+//! 9.9 MB -> 47 MB), their labels, and turning 64 of them into one `[64, 1, 28, 28]` f32
+//! batch (burn flex), which every training step does.
+//!
+//! `cargo bench --bench data_loading` (under a minute); criterion prints the medians.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aelab::data::dataset::{Rng, image_batch};
+use aelab::data::idx;
+use burn::backend::Flex;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn mnist(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/mnist")
+        .join(name)
+}
+
+fn benches(c: &mut Criterion) {
+    let images_path = mnist("train-images-idx3-ubyte.gz");
+    let labels_path = mnist("train-labels-idx1-ubyte.gz");
+
+    // Reading the images takes a few hundred ms, so few samples and a short window.
+    let mut files = c.benchmark_group("mnist_train_files");
+    files.sample_size(10);
+    files.warm_up_time(Duration::from_secs(1));
+    files.measurement_time(Duration::from_secs(8));
+    files.bench_function("read_images_60000", |b| {
+        b.iter(|| idx::read_images(&images_path).expect("bundled MNIST images"))
+    });
+    files.bench_function("read_labels_60000", |b| {
+        b.iter(|| idx::read_labels(&labels_path).expect("bundled MNIST labels"))
+    });
+    files.finish();
+
+    // One training batch as training builds it: 64 scattered (shuffled) indices, so the
+    // copies touch the whole 47 MB buffer rather than one contiguous run of images.
+    let images = idx::read_images(&images_path).expect("bundled MNIST images");
+    let mut order: Vec<usize> = (0..images.count).collect();
+    Rng::new(13).shuffle(&mut order);
+    let batch = &order[..64];
+    let device = Default::default();
+    let mut batching = c.benchmark_group("mnist_batch");
+    batching.warm_up_time(Duration::from_secs(1));
+    batching.measurement_time(Duration::from_secs(3));
+    batching.bench_function("image_batch_64", |b| {
+        b.iter(|| image_batch::<Flex>(&images, batch, &device))
+    });
+    batching.finish();
+}
+
+criterion_group!(data_loading, benches);
+criterion_main!(data_loading);
