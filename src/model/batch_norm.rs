@@ -70,7 +70,12 @@ impl<B: Backend> BatchNorm2d<B> {
         let beta = self.beta.val().unsqueeze_dims(&[0, 2, 3]);
         let scale = gamma.div(var.add_scalar(self.epsilon).sqrt());
         let shift = beta.sub(mean.mul(scale.clone()));
-        x.mul(scale).add(shift)
+        // One value per (image, channel), stored for every image: flex then applies them
+        // with its SIMD "scalar per row" path; a [1, C, 1, 1] broadcast over the batch
+        // falls back to an element-by-element strided walk, several times slower.
+        let batch = x.dims()[0];
+        x.mul(scale.repeat_dim(0, batch))
+            .add(shift.repeat_dim(0, batch))
     }
 }
 
