@@ -10,8 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::hyper::{AeHyper, AeParam, HyperSet};
 use super::menu::{Prompter, Reply};
 use super::runner::{self, Kind, Plan};
-use super::session::Session;
-use super::table::{self, AeRow};
+use super::table::AeRow;
 use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
 use crate::device::BackendJob;
@@ -98,7 +97,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
             train_seconds: run.train_seconds,
         };
         let table = self.out.join(TABLE_FILE);
-        let update = table::add_row(
+        let rows = runner::record_row(
             &table,
             AeRow::new(
                 &hyper,
@@ -107,13 +106,6 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
                 outcome.val_loss,
             ),
         )?;
-        if let Some((aside, why)) = update.moved_aside {
-            println!(
-                "warning: {} was not a valid results table ({why}); kept it as {} and started a new one",
-                table.display(),
-                aside.display()
-            );
-        }
         let curves = self.out.join(format!("{}_curves.png", hyper.run_name()));
         plots::loss_curves(
             &curves,
@@ -127,44 +119,37 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
             outcome.loss,
             outcome.val_loss,
             table.display(),
-            update.rows.len(),
+            rows,
             curves.display()
         );
         Ok((run, outcome))
     }
 
-    /// One error graph per varied hyperparameter, and the current model's reconstructions.
-    fn draw_graphs(
+    /// Final loss and validation loss against `param`'s values.
+    fn error_graph(
         &self,
-        session: &Session<AeHyper, Outcome>,
-        current: &AutoencoderRun<B>,
-    ) -> anyhow::Result<Vec<PathBuf>> {
-        let base = session.base();
-        let mut written = Vec::new();
-        let varied = session.varied();
-        if varied.is_empty() {
-            println!(
-                "No hyperparameter varied yet: run again with one changed to get error graphs."
-            );
-        }
-        for param in varied {
-            let points: Vec<ErrorPoint> = session
-                .series(param)
-                .into_iter()
-                .map(|(value, o)| ErrorPoint {
-                    value,
-                    loss: o.loss,
-                    val_loss: o.val_loss,
-                    train_seconds: o.train_seconds,
-                })
-                .collect();
-            let name = base.graph_name(param);
-            let path = self.out.join(format!("{name}.png"));
-            plots::error_graph(&path, &name, AeHyper::label(param), &points)?;
-            written.push(path);
-        }
-        written.push(self.draw_reconstructions(current)?);
-        Ok(written)
+        base: AeHyper,
+        param: AeParam,
+        points: &[(usize, Outcome)],
+    ) -> anyhow::Result<PathBuf> {
+        let points: Vec<ErrorPoint> = points
+            .iter()
+            .map(|&(value, o)| ErrorPoint {
+                value,
+                loss: o.loss,
+                val_loss: o.val_loss,
+                train_seconds: o.train_seconds,
+            })
+            .collect();
+        let name = base.graph_name(param);
+        let path = self.out.join(format!("{name}.png"));
+        plots::error_graph(&path, &name, AeHyper::label(param), &points)?;
+        Ok(path)
+    }
+
+    /// The current model's reconstructions of validation images.
+    fn pictures(&self, hyper: AeHyper, run: &AutoencoderRun<B>) -> anyhow::Result<Vec<PathBuf>> {
+        Ok(vec![self.draw_reconstructions(hyper, run)?])
     }
 
     fn action_label(&self) -> &'static str {
@@ -175,9 +160,10 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     fn action(
         &mut self,
         prompter: &mut dyn Prompter,
+        hyper: AeHyper,
         run: &AutoencoderRun<B>,
     ) -> anyhow::Result<Reply<()>> {
-        let name = match prompter.text("Model name", &run_name_of(run)) {
+        let name = match prompter.text("Model name", &hyper.run_name()) {
             Reply::Value(name) => name,
             Reply::Back => return Ok(Reply::Back),
             Reply::Quit => return Ok(Reply::Quit),
@@ -203,7 +189,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     }
 
     /// Save the model under `--save`.
-    fn finish(&mut self, run: &AutoencoderRun<B>) -> anyhow::Result<()> {
+    fn finish(&mut self, _: AeHyper, run: &AutoencoderRun<B>) -> anyhow::Result<()> {
         self.save(run, self.model_name)
     }
 
@@ -236,7 +222,11 @@ impl<B: AutodiffBackend> Lab<'_, B> {
         Ok(())
     }
 
-    fn draw_reconstructions(&self, run: &AutoencoderRun<B>) -> anyhow::Result<PathBuf> {
+    fn draw_reconstructions(
+        &self,
+        hyper: AeHyper,
+        run: &AutoencoderRun<B>,
+    ) -> anyhow::Result<PathBuf> {
         let shown = &self.split.valid[..self.split.valid.len().min(GRID_IMAGES)];
         let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
         let reconstructed = run.model.valid().forward(batch.clone());
@@ -245,7 +235,7 @@ impl<B: AutodiffBackend> Lab<'_, B> {
                 .to_vec::<f32>()
                 .map_err(|e| anyhow::anyhow!("cannot read images back from the device: {e:?}"))
         };
-        let name = run_name_of(run);
+        let name = hyper.run_name();
         let path = self.out.join(format!("{name}_reconstructions.png"));
         plots::reconstruction_grid(
             &path,
@@ -257,17 +247,6 @@ impl<B: AutodiffBackend> Lab<'_, B> {
         )?;
         Ok(path)
     }
-}
-
-fn run_name_of<B: AutodiffBackend>(run: &AutoencoderRun<B>) -> String {
-    AeHyper {
-        layers: run.config.layers,
-        filter_size: run.config.filter_size,
-        filters: run.config.filters,
-        epochs: run.schedule.epochs,
-        batch_size: run.schedule.batch_size,
-    }
-    .run_name()
 }
 
 /// A model name is a plain file name: the files go under `--out`.

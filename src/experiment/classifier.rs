@@ -10,8 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use super::hyper::{ClHyper, ClParam, HyperSet};
 use super::menu::{Prompter, Reply};
 use super::runner::{self, Kind, Plan};
-use super::session::Session;
-use super::table::{self, ClFigures, ClRow};
+use super::table::{ClFigures, ClRow};
 use crate::data::dataset::Split;
 use crate::device::BackendJob;
 use crate::fsutil;
@@ -133,14 +132,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
             val_accuracy: accuracy.valid,
         };
         let table = self.out.join(TABLE_FILE);
-        let update = table::add_row(&table, ClRow::new(&hyper, &figures))?;
-        if let Some((aside, why)) = update.moved_aside {
-            println!(
-                "warning: {} was not a valid results table ({why}); kept it as {} and started a new one",
-                table.display(),
-                aside.display()
-            );
-        }
+        let rows = runner::record_row(&table, ClRow::new(&hyper, &figures))?;
         let curves = self.draw_curves(&run, &hyper)?;
         let (mpk, _) = self.save(&run)?;
         println!(
@@ -152,7 +144,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
             figures.accuracy,
             figures.val_accuracy,
             table.display(),
-            update.rows.len(),
+            rows,
             curves[0].display(),
             curves[1].display(),
             mpk.display()
@@ -160,46 +152,39 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
         Ok((run, figures))
     }
 
-    /// One two-panel graph per varied hyperparameter, and the current run's curves.
-    fn draw_graphs(
+    /// Two panels against `param`'s values: final losses, final accuracies.
+    fn error_graph(
         &self,
-        session: &Session<ClHyper, ClFigures>,
-        current: &ClassifierRun<B>,
-    ) -> anyhow::Result<Vec<PathBuf>> {
-        let base = session.base();
-        let mut written = Vec::new();
-        let varied = session.varied();
-        if varied.is_empty() {
-            println!(
-                "No hyperparameter varied yet: run again with one changed to get error graphs."
-            );
-        }
-        for param in varied {
-            let points: Vec<ClassifierPoint> = session
-                .series(param)
-                .into_iter()
-                .map(|(value, f)| ClassifierPoint {
-                    value,
-                    loss: f.loss,
-                    val_loss: f.val_loss,
-                    accuracy: f.accuracy,
-                    val_accuracy: f.val_accuracy,
-                    train_seconds: f.train_seconds,
-                })
-                .collect();
-            let name = base.graph_name(param);
-            let path = self.out.join(format!("{name}.png"));
-            plots::classifier_error_graph(
-                &path,
-                &name,
-                ClHyper::label(param),
-                &format!("Final loss ({})", self.loss),
-                &points,
-            )?;
-            written.push(path);
-        }
-        written.extend(self.draw_curves(current, &hyper_of(current, base))?);
-        Ok(written)
+        base: ClHyper,
+        param: ClParam,
+        points: &[(usize, ClFigures)],
+    ) -> anyhow::Result<PathBuf> {
+        let points: Vec<ClassifierPoint> = points
+            .iter()
+            .map(|&(value, f)| ClassifierPoint {
+                value,
+                loss: f.loss,
+                val_loss: f.val_loss,
+                accuracy: f.accuracy,
+                val_accuracy: f.val_accuracy,
+                train_seconds: f.train_seconds,
+            })
+            .collect();
+        let name = base.graph_name(param);
+        let path = self.out.join(format!("{name}.png"));
+        plots::classifier_error_graph(
+            &path,
+            &name,
+            ClHyper::label(param),
+            &format!("Final loss ({})", self.loss),
+            &points,
+        )?;
+        Ok(path)
+    }
+
+    /// The current run's loss and accuracy curves.
+    fn pictures(&self, hyper: ClHyper, run: &ClassifierRun<B>) -> anyhow::Result<Vec<PathBuf>> {
+        Ok(self.draw_curves(run, &hyper)?.into())
     }
 
     fn action_label(&self) -> &'static str {
@@ -209,6 +194,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     fn action(
         &mut self,
         _: &mut dyn Prompter,
+        _: ClHyper,
         current: &ClassifierRun<B>,
     ) -> anyhow::Result<Reply<()>> {
         self.predict(current)?;
@@ -216,7 +202,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     }
 
     /// Without the menu, a run ends with its predictions on the test set.
-    fn finish(&mut self, current: &ClassifierRun<B>) -> anyhow::Result<()> {
+    fn finish(&mut self, _: ClHyper, current: &ClassifierRun<B>) -> anyhow::Result<()> {
         self.predict(current)
     }
 
@@ -361,16 +347,5 @@ impl<B: AutodiffBackend> Lab<'_, B> {
             println!("Wrote {}", path.display());
         }
         Ok(())
-    }
-}
-
-/// The hyperparameters a run was trained with (its encoder depth bound taken from `base`).
-fn hyper_of<B: AutodiffBackend>(run: &ClassifierRun<B>, base: ClHyper) -> ClHyper {
-    ClHyper {
-        layers: run.config.encoder.layers,
-        fc_units: run.config.fc_units,
-        epochs: run.schedule.epochs,
-        batch_size: run.schedule.batch_size,
-        encoder_layers: base.encoder_layers,
     }
 }

@@ -2,11 +2,12 @@
 //! hyperparameter changed at a time (from the menu or a `--sweep`), and draw the error
 //! graphs. What a run records and what the menu's third choice does belong to the kind.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::hyper::HyperSet;
 use super::menu::{Prompter, Reply};
 use super::session::Session;
+use super::table::{self, ResultRow};
 use crate::interrupt::{self, Interrupted};
 use crate::train::TrainError;
 
@@ -33,21 +34,26 @@ pub trait Kind {
 
     /// Train `hyper` and record it at once (results table row, curves).
     fn train(&mut self, hyper: Self::Hyper) -> anyhow::Result<(Self::Run, Self::Outcome)>;
-    /// The error graphs of every varied hyperparameter, and the current run's pictures.
-    fn draw_graphs(
+    /// The error graph of `param`, named after `base` (`L4_FS3_FLx_E100_B64.png`), from
+    /// the final figures of the runs that varied it.
+    fn error_graph(
         &self,
-        session: &Session<Self::Hyper, Self::Outcome>,
-        current: &Self::Run,
-    ) -> anyhow::Result<Vec<PathBuf>>;
+        base: Self::Hyper,
+        param: Param<Self>,
+        points: &[(usize, Self::Outcome)],
+    ) -> anyhow::Result<PathBuf>;
+    /// Pictures of the current run beside the error graphs (reconstructions, curves).
+    fn pictures(&self, hyper: Self::Hyper, run: &Self::Run) -> anyhow::Result<Vec<PathBuf>>;
     /// The menu's third choice, e.g. "Save the model".
     fn action_label(&self) -> &'static str;
     fn action(
         &mut self,
         prompter: &mut dyn Prompter,
-        current: &Self::Run,
+        hyper: Self::Hyper,
+        run: &Self::Run,
     ) -> anyhow::Result<Reply<()>>;
     /// What a run without the menu leaves behind (a saved model, predictions).
-    fn finish(&mut self, current: &Self::Run) -> anyhow::Result<()>;
+    fn finish(&mut self, hyper: Self::Hyper, run: &Self::Run) -> anyhow::Result<()>;
     /// The results table every finished run is recorded in.
     fn results(&self) -> PathBuf;
 }
@@ -60,7 +66,7 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyho
     match plan {
         Plan::Once => {
             let current = train(kind, &mut session, base)?;
-            kind.finish(&current)
+            kind.finish(base, &current)
         }
         Plan::Sweep(sweeps) => {
             let base_run = train(kind, &mut session, base)?;
@@ -70,8 +76,8 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyho
                     train(kind, &mut session, hyper)?;
                 }
             }
-            print_written(&kind.draw_graphs(&session, &base_run)?);
-            kind.finish(&base_run)
+            print_written(&draw_graphs(kind, &session, base, &base_run)?);
+            kind.finish(base, &base_run)
         }
         Plan::Menu {
             mut prompter,
@@ -117,6 +123,39 @@ fn train<K: Kind>(
     Ok(run)
 }
 
+/// One error graph per hyperparameter varied so far, then the current run's pictures.
+fn draw_graphs<K: Kind>(
+    kind: &K,
+    session: &Session<K::Hyper, K::Outcome>,
+    hyper: K::Hyper,
+    run: &K::Run,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let varied = session.varied();
+    if varied.is_empty() {
+        println!("No hyperparameter varied yet: run again with one changed to get error graphs.");
+    }
+    let mut written = Vec::new();
+    for param in varied {
+        written.push(kind.error_graph(session.base(), param, &session.series(param))?);
+    }
+    written.extend(kind.pictures(hyper, run)?);
+    Ok(written)
+}
+
+/// Add a run's row to its results table; says so when an unreadable table was moved aside.
+/// Returns the number of rows now in the table.
+pub(super) fn record_row<R: ResultRow>(table: &Path, row: R) -> anyhow::Result<usize> {
+    let update = table::add_row(table, row)?;
+    if let Some((aside, why)) = update.moved_aside {
+        println!(
+            "warning: {} was not a valid results table ({why}); kept it as {} and started a new one",
+            table.display(),
+            aside.display()
+        );
+    }
+    Ok(update.rows.len())
+}
+
 fn print_written(paths: &[PathBuf]) {
     for path in paths {
         println!("Wrote {}", path.display());
@@ -143,7 +182,7 @@ fn menu<K: Kind>(
     prompter: &mut dyn Prompter,
 ) -> anyhow::Result<()> {
     let base = session.base();
-    let mut current = train(kind, &mut session, base)?;
+    let mut current = (base, train(kind, &mut session, base)?);
     let choices = [
         "Run again with one hyperparameter changed",
         "Plot the error graphs",
@@ -155,7 +194,7 @@ fn menu<K: Kind>(
         match prompter.select("What next?", &choices, 0) {
             Reply::Value(0) => match ask_variant(&session, prompter) {
                 Reply::Value(hyper) => match train(kind, &mut session, hyper) {
-                    Ok(run) => current = run,
+                    Ok(run) => current = (hyper, run),
                     // A diverged run is reported and the menu goes on with the last good one.
                     Err(e) if matches!(e.downcast_ref(), Some(TrainError::NonFinite { .. })) => {
                         println!("error: {e}")
@@ -165,8 +204,8 @@ fn menu<K: Kind>(
                 Reply::Back => continue,
                 Reply::Quit => break,
             },
-            Reply::Value(1) => print_written(&kind.draw_graphs(&session, &current)?),
-            Reply::Value(2) => match kind.action(prompter, &current)? {
+            Reply::Value(1) => print_written(&draw_graphs(kind, &session, current.0, &current.1)?),
+            Reply::Value(2) => match kind.action(prompter, current.0, &current.1)? {
                 Reply::Quit => break,
                 _ => continue,
             },

@@ -11,8 +11,8 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::progress::Progress;
 use super::{
-    EpochStats, LEARNING_RATE, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
-    check_finite, check_interrupt, read_loss_now, read_scalar, rmsprop,
+    EpochStats, LEARNING_RATE, LossSum, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
+    check_finite, read_scalar, rmsprop,
 };
 use crate::data::dataset::{Rng, Split, image_batch};
 use crate::data::idx::Images;
@@ -57,24 +57,16 @@ pub fn train_autoencoder<B: AutodiffBackend>(
         let epoch_started = Instant::now();
         rng.shuffle(&mut order);
         progress.epoch_started(epoch, schedule.epochs, batches);
-        // The loss is summed on the device and read rarely: each read waits for the device.
-        let mut loss_sum = Tensor::<B::InnerBackend, 1>::zeros([1], device);
-        let mut seen = 0usize;
+        let mut loss_sum = LossSum::<B::InnerBackend>::new(device);
         for (index, chunk) in order.chunks(schedule.batch_size).enumerate() {
             let batch = image_batch::<B>(images, chunk, device);
             let loss = reconstruction_loss(&model, batch);
-            loss_sum = loss_sum + loss.clone().inner().mul_scalar(chunk.len() as f64);
-            seen += chunk.len();
+            loss_sum.add(loss.clone().inner(), chunk.len());
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(LEARNING_RATE, model, grads);
-
-            let done = index + 1;
-            let running = read_loss_now(progress.wants_batch_loss(), done, batches)
-                .then(|| read_scalar(loss_sum.clone()) / seen as f64);
-            progress.batches_done(done, running);
-            check_interrupt(epoch)?;
+            loss_sum.batch_done(progress, index + 1, batches, epoch)?;
         }
-        let loss = check_finite(read_scalar(loss_sum) / seen as f64, epoch)?;
+        let loss = check_finite(loss_sum.mean(), epoch)?;
         let val_loss = check_finite(
             validation_loss(&model.valid(), images, &split.valid, device),
             epoch,

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::progress::Progress;
 use super::{
-    Accuracy, EpochStats, LEARNING_RATE, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
-    check_finite, check_interrupt, read_loss_now, read_scalar, rmsprop,
+    Accuracy, EpochStats, LEARNING_RATE, LossSum, SHUFFLE_STREAM, Schedule, TrainError,
+    VALIDATION_BATCH, check_finite, read_scalar, rmsprop,
 };
 use crate::data::dataset::{Rng, Split, image_batch, label_batch};
 use crate::data::idx::Images;
@@ -182,9 +182,8 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
             progress.epoch_started(epoch, total, batches);
 
             // Sums stay on the device and are read rarely: each read waits for the device.
-            let mut loss_sum = Tensor::<B::InnerBackend, 1>::zeros([1], self.device);
+            let mut loss_sum = LossSum::<B::InnerBackend>::new(self.device);
             let mut correct_sum = Tensor::<B::InnerBackend, 1>::zeros([1], self.device);
-            let mut seen = 0usize;
             for (index, chunk) in self.order.chunks(self.schedule.batch_size).enumerate() {
                 let images = image_batch::<B>(self.data.images, chunk, self.device);
                 let targets = label_batch::<B>(self.data.labels, chunk, self.device);
@@ -197,18 +196,12 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 correct_sum =
                     correct_sum + correct(scores.clone().inner(), targets.clone().inner());
                 let loss = classification_loss(scores, targets, self.loss, self.classes);
-                loss_sum = loss_sum + loss.clone().inner().mul_scalar(chunk.len() as f64);
-                seen += chunk.len();
+                loss_sum.add(loss.clone().inner(), chunk.len());
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 model = optimizer.step(LEARNING_RATE, model, grads);
-
-                let done = index + 1;
-                let running = read_loss_now(progress.wants_batch_loss(), done, batches)
-                    .then(|| read_scalar(loss_sum.clone()) / seen as f64);
-                progress.batches_done(done, running);
-                check_interrupt(epoch)?;
+                loss_sum.batch_done(progress, index + 1, batches, epoch)?;
             }
-            let loss = check_finite(read_scalar(loss_sum) / seen as f64, epoch)?;
+            let loss = check_finite(loss_sum.mean(), epoch)?;
             let (val_loss, val_accuracy) = evaluate(
                 &model.valid(),
                 self.data,
@@ -222,7 +215,7 @@ impl<'a, B: AutodiffBackend> Trainer<'a, B> {
                 loss,
                 val_loss: check_finite(val_loss, epoch)?,
                 accuracy: Some(Accuracy {
-                    train: read_scalar(correct_sum) / seen as f64,
+                    train: read_scalar(correct_sum) / self.order.len() as f64,
                     valid: val_accuracy,
                 }),
                 seconds: epoch_started.elapsed().as_secs_f64(),

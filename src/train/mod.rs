@@ -50,9 +50,45 @@ fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
     }
 }
 
-/// Whether to read the running loss after batch `done` of `batches` for the progress bar.
-fn read_loss_now(wanted: bool, done: usize, batches: usize) -> bool {
-    wanted && (done.is_multiple_of(LOSS_READ_INTERVAL) || done == batches)
+/// An epoch's training loss, summed on the device and read rarely: each read waits for
+/// the device.
+struct LossSum<B: Backend> {
+    sum: Tensor<B, 1>,
+    seen: usize,
+}
+
+impl<B: Backend> LossSum<B> {
+    fn new(device: &B::Device) -> Self {
+        Self {
+            sum: Tensor::zeros([1], device),
+            seen: 0,
+        }
+    }
+
+    /// Add a batch of `images` whose mean loss is `loss`.
+    fn add(&mut self, loss: Tensor<B, 1>, images: usize) {
+        self.sum = self.sum.clone() + loss.mul_scalar(images as f64);
+        self.seen += images;
+    }
+
+    fn mean(&self) -> f64 {
+        read_scalar(self.sum.clone()) / self.seen as f64
+    }
+
+    /// Report batch `done` of `batches` (with the running loss every few batches, when
+    /// someone watches), and stop if Ctrl-C asked to.
+    fn batch_done(
+        &self,
+        progress: &mut dyn progress::Progress,
+        done: usize,
+        batches: usize,
+        epoch: usize,
+    ) -> Result<(), TrainError> {
+        let read_now = done.is_multiple_of(LOSS_READ_INTERVAL) || done == batches;
+        let running = (progress.wants_batch_loss() && read_now).then(|| self.mean());
+        progress.batches_done(done, running);
+        check_interrupt(epoch)
+    }
 }
 
 /// Per-epoch figures, as Keras reports them: the mean training loss over the epoch's
