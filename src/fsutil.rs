@@ -6,18 +6,19 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A hidden temp path beside `path`, unique to this process.
+/// A hidden temp path beside `path`, unique to this process: `.partial-PID-NAME`. It keeps
+/// the name's extension, which plotters reads to pick the image encoder.
 pub fn temp_path_for(path: &Path) -> PathBuf {
-    hidden_beside(path, &format!("-partial-{}", std::process::id()))
+    hidden_beside(path, &format!("partial-{}-", std::process::id()), "")
 }
 
-/// `.NAME` + `suffix` beside `path`.
-fn hidden_beside(path: &Path, suffix: &str) -> PathBuf {
+/// `.` + `prefix` + NAME + `suffix` beside `path`.
+fn hidden_beside(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}{suffix}"))
+    path.with_file_name(format!(".{prefix}{name}{suffix}"))
 }
 
 /// An exclusive lock on the hidden file `.NAME.lock` beside `path`, held until the returned
@@ -30,7 +31,7 @@ pub fn lock_beside(path: &Path) -> std::io::Result<fs::File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(hidden_beside(path, ".lock"))?;
+        .open(hidden_beside(path, "", ".lock"))?;
     match file.lock() {
         Err(e) if e.kind() != std::io::ErrorKind::Unsupported => Err(e),
         _ => Ok(file),

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
@@ -12,6 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
+use crate::fsutil;
 use crate::train::EpochStats;
 
 const FONT: &str = "sans-serif";
@@ -39,7 +40,7 @@ fn cannot_draw(path: &Path, what: &str, e: Box<dyn std::error::Error>) -> anyhow
 /// beside `path` (ending in `.png`, which picks the encoder), renamed once complete.
 fn draw_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> PlotResult) -> PlotResult {
     register_fonts();
-    let temp = temp_png_for(path);
+    let temp = fsutil::temp_path_for(path);
     let result = (|| {
         let root = BitMapBackend::new(&temp, size).into_drawing_area();
         root.fill(&WHITE)?;
@@ -55,15 +56,6 @@ fn draw_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Area) -> PlotResul
             Err(e)
         }
     }
-}
-
-/// A hidden temp path beside `path`, unique to this process, keeping the `.png` extension.
-fn temp_png_for(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".partial-{}-{name}", std::process::id()))
 }
 
 /// One line of a chart, drawn with markers.

@@ -116,7 +116,7 @@ pub fn interrupt_training(cmd: &assert_cmd::Command, input: &str, run: &str, tab
     for entry in std::fs::read_dir(folder).unwrap() {
         let name = entry.unwrap().file_name();
         assert!(
-            !name.to_string_lossy().contains("-partial-"),
+            !name.to_string_lossy().contains("partial-"),
             "{name:?} left"
         );
     }
