@@ -1,12 +1,14 @@
 //! Per-layer costs of the default autoencoder (L4 FS3 FL32, batch 64, 28x28) on the CPU
 //! (burn flex), forward + backward each, so anyone can see where a training step goes:
-//! every conv shape, BatchNorm (ours against burn's), max pooling and the upsampling.
+//! every conv shape (as the model runs it, `block::convolve`, and burn's `Conv2d::forward`
+//! with the bias inside), BatchNorm (ours against burn's), max pooling and the upsampling.
 //!
 //! `cargo bench --bench layers`
 
 use std::time::Duration;
 
 use aelab::model::batch_norm::BatchNorm2d;
+use aelab::model::block::convolve;
 use aelab::model::decoder::upsample_nearest_2x;
 use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2dConfig;
@@ -55,6 +57,9 @@ fn convolutions(c: &mut Criterion) {
             .init::<A>(&device);
         let x = input([BATCH, cin, size, size]);
         group.bench_function(format!("{cin}to{cout}_{size}x{size}"), |b| {
+            b.iter(|| convolve(&conv, x.clone().require_grad()).sum().backward())
+        });
+        group.bench_function(format!("{cin}to{cout}_{size}x{size}_burn_bias"), |b| {
             b.iter(|| conv.forward(x.clone().require_grad()).sum().backward())
         });
     }

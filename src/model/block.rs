@@ -4,6 +4,8 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::PaddedConvOptions;
 
 use super::batch_norm::BatchNorm2d;
 
@@ -33,11 +35,80 @@ impl<B: Backend> ConvBlock<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.norm.forward(relu(self.conv.forward(x)))
+        self.norm.forward(relu(convolve(&self.conv, x)))
     }
+}
+
+/// `conv.forward(x)` with the bias added here rather than inside the convolution. burn's
+/// bias gradient transposes the whole output gradient (`swap_dims(0, 1)`), which flex copies
+/// element by element; a bias repeated per (image, channel) is added as one SIMD pass over
+/// rows of `H x W`, and its gradient is a sum along those rows. Same parameters and values.
+pub fn convolve<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    // Every conv here is stride 1 with "same" padding; an even kernel pads one more after.
+    let [kernel_h, kernel_w] = conv.kernel_size;
+    let before = [(kernel_h - 1) / 2, (kernel_w - 1) / 2];
+    let after = [kernel_h - 1 - before[0], kernel_w - 1 - before[1]];
+    let options = PaddedConvOptions::asymmetric([1, 1], before, after, [1, 1], 1);
+    let y = conv2d(x, conv.weight.val(), None, options);
+    let Some(bias) = &conv.bias else {
+        return y;
+    };
+    let [batch, channels, height, width] = y.dims();
+    let per_row = bias.val().reshape([1, channels, 1]).repeat_dim(0, batch);
+    (y.reshape([batch, channels, height * width]) + per_row)
+        .reshape([batch, channels, height, width])
 }
 
 /// Output channels of layer `index` when filters double per layer.
 pub fn layer_width(filters: usize, index: usize) -> usize {
     filters << index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::tensor::{Distribution, Tolerance};
+
+    type A = Autodiff<Flex>;
+
+    #[test]
+    fn convolve_matches_burns_conv2d_in_values_and_gradients() {
+        let device = Default::default();
+        for kernel in [1, 2, 3, 4, 5] {
+            let conv: Conv2d<A> = Conv2dConfig::new([3, 5], [kernel, kernel])
+                .with_padding(PaddingConfig2d::Same)
+                .init(&device);
+            let x =
+                Tensor::<A, 4>::random([4, 3, 7, 6], Distribution::Default, &device).require_grad();
+            let weights = Tensor::<A, 4>::random([4, 5, 7, 6], Distribution::Default, &device);
+
+            let ours = convolve(&conv, x.clone());
+            let theirs = conv.forward(x.clone());
+            ours.clone()
+                .inner()
+                .into_data()
+                .assert_approx_eq::<f32>(&theirs.clone().inner().into_data(), Tolerance::default());
+
+            let g_ours = (ours * weights.clone()).sum().backward();
+            let g_theirs = (theirs * weights).sum().backward();
+            let same = |a: Tensor<Flex, 4>, b: Tensor<Flex, 4>| {
+                a.into_data()
+                    .assert_approx_eq::<f32>(&b.into_data(), Tolerance::default())
+            };
+            same(x.grad(&g_ours).unwrap(), x.grad(&g_theirs).unwrap());
+            same(
+                conv.weight.val().grad(&g_ours).unwrap(),
+                conv.weight.val().grad(&g_theirs).unwrap(),
+            );
+            let bias = conv.bias.as_ref().unwrap().val();
+            bias.grad(&g_ours)
+                .unwrap()
+                .into_data()
+                .assert_approx_eq::<f32>(
+                    &bias.grad(&g_theirs).unwrap().into_data(),
+                    Tolerance::default(),
+                );
+        }
+    }
 }

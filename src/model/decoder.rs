@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
-use super::block::{ConvBlock, layer_width};
+use super::block::{ConvBlock, convolve, layer_width};
 use super::encoder::POOLED_LAYERS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ impl<B: Backend> Decoder<B> {
                 x = upsample_nearest_2x(x);
             }
         }
-        sigmoid(self.output.forward(x))
+        sigmoid(convolve(&self.output, x))
     }
 }
 
