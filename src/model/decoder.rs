@@ -58,14 +58,17 @@ impl<B: Backend> Decoder<B> {
     }
 }
 
-/// Nearest-neighbour 2x upsampling as a broadcast: each pixel becomes a 2x2 block.
-/// Built from reshape and expand rather than burn's interpolate, whose nearest-mode backward
-/// kernel failed on CUDA (burn 0.21) for the default model; autodiff handles these ops on
-/// every backend.
+/// Nearest-neighbour 2x upsampling: each pixel repeated along the width, then each row
+/// repeated, so each pixel becomes a 2x2 block. Built from reshape and `repeat_dim` rather
+/// than burn's interpolate, whose nearest-mode backward kernel failed on CUDA (burn 0.21) for
+/// the default model; autodiff handles these ops on every backend. On flex, `repeat_dim`
+/// copies whole runs, where the same thing as a broadcast (`expand`) was copied element by
+/// element: forward + backward 12.0 -> 6.9 ms at [64, 32, 14, 14].
 pub fn upsample_nearest_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [batch, channels, height, width] = x.dims();
     x.reshape([batch, channels, height, 1, width, 1])
-        .expand([batch, channels, height, 2, width, 2])
+        .repeat_dim(5, 2)
+        .repeat_dim(3, 2)
         .reshape([batch, channels, height * 2, width * 2])
 }
 
