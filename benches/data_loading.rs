@@ -1,22 +1,18 @@
 //! Loading and decoding the bundled MNIST on the CPU: the 60,000 training images (gzip,
 //! 9.9 MB -> 47 MB), their labels, and turning 64 of them into one `[64, 1, 28, 28]` f32
-//! batch (burn flex), which every training step does.
+//! batch (burn flex; on the GPU, copied there, with `--features cuda`), which every training
+//! step does.
 //!
 //! `cargo bench --bench data_loading` (under a minute); criterion prints the medians.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aelab::data::dataset::{Rng, image_batch};
 use aelab::data::idx;
-use burn::backend::Flex;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn mnist(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/mnist")
-        .join(name)
-}
+mod common;
+use common::{BACKEND, Compute, device, mnist, sync};
 
 fn benches(c: &mut Criterion) {
     let images_path = mnist("train-images-idx3-ubyte.gz");
@@ -41,12 +37,16 @@ fn benches(c: &mut Criterion) {
     let mut order: Vec<usize> = (0..images.count).collect();
     Rng::new(13).shuffle(&mut order);
     let batch = &order[..64];
-    let device = Default::default();
-    let mut batching = c.benchmark_group("mnist_batch");
+    let device = device();
+    let mut batching = c.benchmark_group(format!("{BACKEND}_mnist_batch"));
     batching.warm_up_time(Duration::from_secs(1));
     batching.measurement_time(Duration::from_secs(3));
     batching.bench_function("image_batch_64", |b| {
-        b.iter(|| image_batch::<Flex>(&images, batch, &device))
+        b.iter(|| {
+            let x = image_batch::<Compute>(&images, batch, &device);
+            sync();
+            x
+        })
     });
     batching.finish();
 }

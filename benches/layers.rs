@@ -3,14 +3,17 @@
 //! every conv shape (as the model runs it, `block::convolve`, and burn's `Conv2d::forward`
 //! with the bias inside), BatchNorm (ours against burn's), max pooling and the upsampling.
 //!
+//! On the GPU with `--features cuda` (see `common`).
+//!
 //! `cargo bench --bench layers`
+
+mod common;
 
 use std::time::Duration;
 
 use aelab::model::batch_norm::BatchNorm2d;
 use aelab::model::block::convolve;
 use aelab::model::decoder::upsample_nearest_2x;
-use burn::backend::{Autodiff, Flex};
 use burn::nn::conv::Conv2dConfig;
 use burn::nn::pool::MaxPool2dConfig;
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
@@ -19,7 +22,7 @@ use criterion::{
     BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
 };
 
-type A = Autodiff<Flex>;
+use common::{BACKEND, Train as A, device, sync};
 
 const BATCH: usize = 64;
 
@@ -37,11 +40,11 @@ const CONVS: [(usize, usize, usize); 9] = [
 ];
 
 fn input(shape: [usize; 4]) -> Tensor<A, 4> {
-    Tensor::random(shape, Distribution::Default, &Default::default())
+    Tensor::random(shape, Distribution::Default, &device())
 }
 
 fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
-    let mut group = c.benchmark_group(name);
+    let mut group = c.benchmark_group(format!("{BACKEND}_{name}"));
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(5));
@@ -49,7 +52,7 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
 }
 
 fn convolutions(c: &mut Criterion) {
-    let device = Default::default();
+    let device = device();
     let mut group = group(c, "conv3x3_fwd_bwd_batch64");
     for (cin, cout, size) in CONVS {
         let conv = Conv2dConfig::new([cin, cout], [3, 3])
@@ -57,17 +60,25 @@ fn convolutions(c: &mut Criterion) {
             .init::<A>(&device);
         let x = input([BATCH, cin, size, size]);
         group.bench_function(format!("{cin}to{cout}_{size}x{size}"), |b| {
-            b.iter(|| convolve(&conv, x.clone().require_grad()).sum().backward())
+            b.iter(|| {
+                let out = convolve(&conv, x.clone().require_grad()).sum().backward();
+                sync();
+                out
+            })
         });
         group.bench_function(format!("{cin}to{cout}_{size}x{size}_burn_bias"), |b| {
-            b.iter(|| conv.forward(x.clone().require_grad()).sum().backward())
+            b.iter(|| {
+                let out = conv.forward(x.clone().require_grad()).sum().backward();
+                sync();
+                out
+            })
         });
     }
     group.finish();
 }
 
 fn batch_norm(c: &mut Criterion) {
-    let device = Default::default();
+    let device = device();
     let shape = [BATCH, 32, 28, 28];
     let x = input(shape);
     let ours = BatchNorm2d::<A>::new(shape[1], 1e-3, 0.01, &device);
@@ -77,10 +88,18 @@ fn batch_norm(c: &mut Criterion) {
         .init::<A>(&device);
     let mut group = group(c, "batch_norm_64x32x28x28_fwd_bwd");
     group.bench_function("aelab_BatchNorm2d", |b| {
-        b.iter(|| ours.forward(x.clone().require_grad()).sum().backward())
+        b.iter(|| {
+            let out = ours.forward(x.clone().require_grad()).sum().backward();
+            sync();
+            out
+        })
     });
     group.bench_function("burn_BatchNorm", |b| {
-        b.iter(|| theirs.forward(x.clone().require_grad()).sum().backward())
+        b.iter(|| {
+            let out = theirs.forward(x.clone().require_grad()).sum().backward();
+            sync();
+            out
+        })
     });
     group.finish();
 }
@@ -90,22 +109,30 @@ fn pool_and_upsample(c: &mut Criterion) {
     let pool = MaxPool2dConfig::new([2, 2]).init();
     let x = input([BATCH, 32, 28, 28]);
     group.bench_function("max_pool_64x32x28x28", |b| {
-        b.iter(|| pool.forward(x.clone().require_grad()).sum().backward())
+        b.iter(|| {
+            let out = pool.forward(x.clone().require_grad()).sum().backward();
+            sync();
+            out
+        })
     });
     let x = input([BATCH, 64, 7, 7]);
     group.bench_function("upsample_64x64x7x7", |b| {
         b.iter(|| {
-            upsample_nearest_2x(x.clone().require_grad())
+            let out = upsample_nearest_2x(x.clone().require_grad())
                 .sum()
-                .backward()
+                .backward();
+            sync();
+            out
         })
     });
     let x = input([BATCH, 32, 14, 14]);
     group.bench_function("upsample_64x32x14x14", |b| {
         b.iter(|| {
-            upsample_nearest_2x(x.clone().require_grad())
+            let out = upsample_nearest_2x(x.clone().require_grad())
                 .sum()
-                .backward()
+                .backward();
+            sync();
+            out
         })
     });
     group.finish();
