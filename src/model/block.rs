@@ -45,6 +45,13 @@ impl<B: Backend> ConvBlock<B> {
 /// rows of `H x W`, and its gradient is a sum along those rows. Same parameters and values.
 pub fn convolve<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     // Every conv here is stride 1 with "same" padding; an even kernel pads one more after.
+    debug_assert!(
+        conv.stride == [1, 1]
+            && conv.dilation == [1, 1]
+            && conv.groups == 1
+            && matches!(conv.padding, PaddingConfig2d::Same),
+        "convolve handles stride-1, same-padded convs only"
+    );
     let [kernel_h, kernel_w] = conv.kernel_size;
     let before = [(kernel_h - 1) / 2, (kernel_w - 1) / 2];
     let after = [kernel_h - 1 - before[0], kernel_w - 1 - before[1]];
