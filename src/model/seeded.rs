@@ -1,6 +1,8 @@
 //! Initial weights drawn on the CPU from a seed, then moved to the training device: one seed
 //! gives the same starting model on every backend, so CPU and GPU runs can be compared.
 
+use std::sync::Mutex;
+
 use burn::backend::Flex;
 use burn::module::Module;
 use burn::prelude::*;
@@ -12,6 +14,10 @@ pub trait Build {
     fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B>;
 }
 
+/// flex's random generator is one for the whole process: seeding it and drawing a model's
+/// weights must not interleave with another thread doing the same, or both get other weights.
+static SEEDED_DRAW: Mutex<()> = Mutex::new(());
+
 /// Build `config`'s module with weights drawn from `seed` (on the CPU), on `device`.
 pub fn init_seeded<C: Build, B: Backend>(
     config: &C,
@@ -19,10 +25,16 @@ pub fn init_seeded<C: Build, B: Backend>(
     device: &B::Device,
 ) -> C::Module<B> {
     let cpu = Default::default();
-    Flex::seed(&cpu, seed);
     let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
-    let weights = Recorder::<Flex>::record(&recorder, config.build::<Flex>(&cpu).into_record(), ())
-        .expect("serialising fresh weights in memory cannot fail");
+    let weights = {
+        // A panic while holding it leaves nothing half-done that a later draw depends on.
+        let _only_drawer = SEEDED_DRAW
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Flex::seed(&cpu, seed);
+        Recorder::<Flex>::record(&recorder, config.build::<Flex>(&cpu).into_record(), ())
+            .expect("serialising fresh weights in memory cannot fail")
+    };
     let record = Recorder::<B>::load(&recorder, weights, device)
         .expect("weights serialised just now deserialise");
     config.build::<B>(device).load_record(record)

@@ -45,7 +45,6 @@ pub fn train_autoencoder<B: AutodiffBackend>(
     progress: &mut dyn Progress,
 ) -> Result<AutoencoderRun<B>, TrainError> {
     let started = Instant::now();
-    B::seed(device, schedule.seed);
     let mut model = init_seeded::<_, B>(config, schedule.seed, device);
     let mut optimizer = rmsprop().init();
     let mut rng = Rng::new(schedule.seed ^ SHUFFLE_STREAM);

@@ -114,7 +114,6 @@ pub fn train_classifier<B: AutodiffBackend>(
     progress: &mut dyn Progress,
 ) -> Result<ClassifierRun<B>, TrainError> {
     let started = Instant::now();
-    B::seed(trainer.device, trainer.schedule.seed);
     let model = trainer.stage(model, Stage::Frozen, progress)?;
     let model = trainer.stage(model, Stage::Full, progress)?;
     Ok(ClassifierRun {
