@@ -182,7 +182,7 @@ fn damaged_weights_never_panic() {
     refused.push(("a NaN weight".into(), nan));
 
     let device = Default::default();
-    let params = TINY.init::<Flex>(&device).num_params();
+    let params = aelab::model::seeded::init_seeded::<_, Flex>(&TINY, 0, &device).num_params();
     let image: Tensor<Flex, 4> = image_batch(&common::mnist_images(1), &[0], &device);
     // None for a panic; a loaded model must also run: its tensors really have the card's shapes.
     let load = |bytes: &[u8]| {

@@ -14,9 +14,19 @@ pub trait Build {
     fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B>;
 }
 
-/// flex's random generator is one for the whole process: seeding it and drawing a model's
-/// weights must not interleave with another thread doing the same, or both get other weights.
-static SEEDED_DRAW: Mutex<()> = Mutex::new(());
+/// flex's random generator is one for the whole process: every draw of fresh weights (seeded
+/// or not) goes through this lock, so a seeded draw on one thread is never interleaved with
+/// another thread's draw and one seed always gives the same weights.
+static WEIGHT_DRAW: Mutex<()> = Mutex::new(());
+
+/// Run `draw` (anything that builds modules with fresh weights) alone among weight draws.
+pub fn drawing_weights<T>(draw: impl FnOnce() -> T) -> T {
+    // A panic while holding it leaves nothing half-done that a later draw depends on.
+    let _only_drawer = WEIGHT_DRAW
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    draw()
+}
 
 /// Build `config`'s module with weights drawn from `seed` (on the CPU), on `device`.
 pub fn init_seeded<C: Build, B: Backend>(
@@ -26,16 +36,13 @@ pub fn init_seeded<C: Build, B: Backend>(
 ) -> C::Module<B> {
     let cpu = Default::default();
     let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
-    let weights = {
-        // A panic while holding it leaves nothing half-done that a later draw depends on.
-        let _only_drawer = SEEDED_DRAW
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    drawing_weights(|| {
         Flex::seed(&cpu, seed);
-        Recorder::<Flex>::record(&recorder, config.build::<Flex>(&cpu).into_record(), ())
-            .expect("serialising fresh weights in memory cannot fail")
-    };
-    let record = Recorder::<B>::load(&recorder, weights, device)
-        .expect("weights serialised just now deserialise");
-    config.build::<B>(device).load_record(record)
+        let weights =
+            Recorder::<Flex>::record(&recorder, config.build::<Flex>(&cpu).into_record(), ())
+                .expect("serialising fresh weights in memory cannot fail");
+        let record = Recorder::<B>::load(&recorder, weights, device)
+            .expect("weights serialised just now deserialise");
+        config.build::<B>(device).load_record(record)
+    })
 }

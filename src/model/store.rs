@@ -266,8 +266,9 @@ pub fn load<A: Architecture, B: Backend>(
     if !mpk.exists() {
         return Err(StoreError::NotFound { path: mpk });
     }
+    // burn draws a fresh model's weights lazily, when first looked at or replaced.
     let fresh = card.architecture.init::<B>(device);
-    let expected = param_shapes(&fresh);
+    let expected = super::seeded::drawing_weights(|| param_shapes(&fresh));
     let unreadable = |e: RecorderError| {
         let (RecorderError::FileNotFound(e)
         | RecorderError::DeserializeError(e)
@@ -293,7 +294,7 @@ pub fn load<A: Architecture, B: Backend>(
             ),
         ));
     }
-    let model = fresh.load_record(record);
+    let model = super::seeded::drawing_weights(|| fresh.load_record(record));
     let found = param_shapes(&model);
     if let Some(what) = describe_mismatch(&expected, &found) {
         return Err(invalid(
