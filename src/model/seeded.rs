@@ -43,6 +43,7 @@ pub fn init_seeded<C: Build, B: Backend>(
                 .expect("serialising fresh weights in memory cannot fail");
         let record = Recorder::<B>::load(&recorder, weights, device)
             .expect("weights serialised just now deserialise");
+        // Loading into the device model draws its lazy biases too (see `store::load`).
         config.build::<B>(device).load_record(record)
     })
 }

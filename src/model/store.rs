@@ -266,9 +266,9 @@ pub fn load<A: Architecture, B: Backend>(
     if !mpk.exists() {
         return Err(StoreError::NotFound { path: mpk });
     }
-    // burn draws a fresh model's weights lazily, when first looked at or replaced.
+    // Its weights stay undrawn until loading replaces them (`param_shapes` reads lazy shapes).
     let fresh = card.architecture.init::<B>(device);
-    let expected = super::seeded::drawing_weights(|| param_shapes(&fresh));
+    let expected = param_shapes(&fresh);
     let unreadable = |e: RecorderError| {
         let (RecorderError::FileNotFound(e)
         | RecorderError::DeserializeError(e)
@@ -294,6 +294,7 @@ pub fn load<A: Architecture, B: Backend>(
             ),
         ));
     }
+    // burn's `Option` counts its parameters while loading, which draws the lazy biases.
     let model = super::seeded::drawing_weights(|| fresh.load_record(record));
     let found = param_shapes(&model);
     if let Some(what) = describe_mismatch(&expected, &found) {
@@ -340,7 +341,7 @@ fn param_shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
     struct Shapes(Vec<Vec<usize>>);
     impl<B: Backend> ModuleVisitor<B> for Shapes {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            self.0.push(param.shape().dims::<D>().to_vec());
+            self.0.push(param.lazy_shape().dims::<D>().to_vec());
         }
     }
     let mut shapes = Shapes(Vec::new());
