@@ -1,5 +1,6 @@
-//! `--device auto|cpu|cuda|cuda:N|ndarray`: which burn backend runs the work. The concrete
-//! backend types are named here and nowhere else; everything below is generic.
+//! `--device auto|cpu|cuda[:N]|libtorch|libtorch-cuda[:N]|ndarray`: which burn backend runs
+//! the work. The concrete backend types are named here and nowhere else; everything below is
+//! generic.
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,6 +16,8 @@ pub enum DeviceRequest {
     Auto,
     Cpu,
     Cuda(usize),
+    LibTorch,
+    LibTorchCuda(usize),
     NdArray,
 }
 
@@ -22,19 +25,28 @@ impl FromStr for DeviceRequest {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.to_ascii_lowercase().as_str() {
-            "auto" => Ok(Self::Auto),
-            "cpu" | "flex" => Ok(Self::Cpu),
-            "cuda" | "gpu" => Ok(Self::Cuda(0)),
-            "ndarray" => Ok(Self::NdArray),
-            other => other
-                .strip_prefix("cuda:")
-                .and_then(|n| n.parse().ok())
-                .map(Self::Cuda)
-                .ok_or_else(|| {
-                    format!("unknown device '{text}': use auto, cpu, cuda, cuda:N or ndarray")
-                }),
-        }
+        let name = text.to_ascii_lowercase();
+        // `NAME` is GPU 0, `NAME:N` GPU N.
+        let gpu = |prefix: &str| -> Option<usize> {
+            match name.strip_prefix(prefix)? {
+                "" => Some(0),
+                rest => rest.strip_prefix(':')?.parse().ok(),
+            }
+        };
+        let parsed = match name.as_str() {
+            "auto" => Some(Self::Auto),
+            "cpu" | "flex" => Some(Self::Cpu),
+            "gpu" => Some(Self::Cuda(0)),
+            "ndarray" => Some(Self::NdArray),
+            "libtorch" | "libtorch-cpu" => Some(Self::LibTorch),
+            _ if name.starts_with("libtorch-cuda") => gpu("libtorch-cuda").map(Self::LibTorchCuda),
+            _ => gpu("cuda").map(Self::Cuda),
+        };
+        parsed.ok_or_else(|| {
+            format!(
+                "unknown device '{text}': use auto, cpu, cuda, cuda:N, libtorch, libtorch-cuda, libtorch-cuda:N or ndarray"
+            )
+        })
     }
 }
 
@@ -44,6 +56,10 @@ pub enum Compute {
     Flex,
     #[cfg(feature = "cuda")]
     Cuda(usize),
+    #[cfg(feature = "tch")]
+    LibTorch,
+    #[cfg(feature = "tch")]
+    LibTorchCuda(usize),
     #[cfg(feature = "ndarray")]
     NdArray,
 }
@@ -53,64 +69,163 @@ impl fmt::Display for Compute {
         match self {
             Self::Flex => write!(f, "CPU (burn flex)"),
             #[cfg(feature = "cuda")]
-            Self::Cuda(index) => write!(f, "CUDA GPU {index}"),
+            Self::Cuda(index) => write!(f, "CUDA GPU {index} (burn cuda)"),
+            #[cfg(feature = "tch")]
+            Self::LibTorch => write!(f, "CPU (LibTorch)"),
+            #[cfg(feature = "tch")]
+            Self::LibTorchCuda(index) => write!(f, "CUDA GPU {index} (LibTorch)"),
             #[cfg(feature = "ndarray")]
             Self::NdArray => write!(f, "CPU (burn ndarray)"),
         }
     }
 }
 
-/// Resolve a request to a backend. `Ok` may carry a one-line note for the user (why `auto`
-/// fell back to the CPU); asking for a backend this build lacks is an error.
+/// Why a backend cannot be used.
+#[derive(Debug)]
+enum Unavailable {
+    /// Not compiled into this binary: the cargo feature that brings it.
+    NotBuilt { feature: &'static str },
+    /// Compiled in, but the device does not answer (only GPU backends say so).
+    #[cfg_attr(not(any(feature = "cuda", feature = "tch")), allow(dead_code))]
+    NoDevice(String),
+}
+
+type Probe = Result<Compute, Unavailable>;
+
+/// Resolve a request to a backend. `Ok` may carry a one-line note for the user (what `auto`
+/// chose and why); a backend this build lacks, or a GPU that does not answer, is an error.
 pub fn resolve(request: DeviceRequest) -> Result<(Compute, Option<String>), InputError> {
-    match request {
-        DeviceRequest::Cpu => Ok((Compute::Flex, None)),
-        DeviceRequest::Auto => Ok(auto()),
-        DeviceRequest::Cuda(index) => cuda(index),
-        DeviceRequest::NdArray => ndarray(),
+    let (flag, probe) = match request {
+        DeviceRequest::Auto => {
+            let (compute, note) = auto();
+            return Ok((compute, Some(note)));
+        }
+        DeviceRequest::Cpu => return Ok((Compute::Flex, None)),
+        DeviceRequest::Cuda(index) => (format!("cuda:{index}"), cuda(index)),
+        DeviceRequest::LibTorch => ("libtorch".to_string(), libtorch()),
+        DeviceRequest::LibTorchCuda(index) => {
+            (format!("libtorch-cuda:{index}"), libtorch_cuda(index))
+        }
+        DeviceRequest::NdArray => ("ndarray".to_string(), ndarray()),
+    };
+    probe.map(|compute| (compute, None)).map_err(|why| match why {
+        Unavailable::NotBuilt { feature } => InputError::new(format!(
+            "--device {flag}: this aelab was built without it; rebuild with `cargo build --release --features {feature}`"
+        )),
+        Unavailable::NoDevice(why) => InputError::new(format!("--device {flag}: {why}")),
+    })
+}
+
+/// The fastest device this build has that answers: a GPU through LibTorch (cuDNN kernels, no
+/// compilation at start), then through burn's CUDA, then LibTorch's CPU kernels (oneDNN),
+/// then flex. The note says in one line what was chosen and why.
+fn auto() -> (Compute, String) {
+    let mut silent_gpus = Vec::new();
+    for gpu in [libtorch_cuda, cuda] {
+        match gpu(0) {
+            Ok(compute) => {
+                return (
+                    compute,
+                    format!("device: {compute}, the fastest this build has"),
+                );
+            }
+            Err(Unavailable::NoDevice(why)) => silent_gpus.push(why),
+            Err(Unavailable::NotBuilt { .. }) => {}
+        }
     }
+    let compute = libtorch().unwrap_or(Compute::Flex);
+    let why = if silent_gpus.is_empty() {
+        "this build has no GPU backend".to_string()
+    } else {
+        format!("no GPU answered: {}", silent_gpus.join("; "))
+    };
+    let cpu = if compute == Compute::Flex {
+        "the only CPU backend built"
+    } else {
+        "the fastest CPU backend built"
+    };
+    (compute, format!("device: {compute}, {cpu} ({why})"))
 }
 
 #[cfg(feature = "cuda")]
-fn auto() -> (Compute, Option<String>) {
-    match cuda_probe::check(0) {
-        Ok(()) => (Compute::Cuda(0), None),
-        Err(why) => (
-            Compute::Flex,
-            Some(format!("no usable CUDA GPU ({why}); training on the CPU")),
-        ),
-    }
-}
-
-#[cfg(not(feature = "cuda"))]
-fn auto() -> (Compute, Option<String>) {
-    (Compute::Flex, None)
-}
-
-#[cfg(feature = "cuda")]
-fn cuda(index: usize) -> Result<(Compute, Option<String>), InputError> {
+fn cuda(index: usize) -> Probe {
     cuda_probe::check(index)
-        .map(|()| (Compute::Cuda(index), None))
-        .map_err(|why| InputError::new(format!("--device cuda:{index}: {why}")))
+        .map(|()| Compute::Cuda(index))
+        .map_err(Unavailable::NoDevice)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda(_: usize) -> Result<(Compute, Option<String>), InputError> {
-    Err(InputError::new(
-        "--device cuda: this aelab was built without CUDA; rebuild with `cargo build --release --features cuda`",
-    ))
+fn cuda(_: usize) -> Probe {
+    Err(Unavailable::NotBuilt { feature: "cuda" })
+}
+
+#[cfg(feature = "tch")]
+fn libtorch() -> Probe {
+    Ok(Compute::LibTorch)
+}
+
+/// tch panics on a CUDA device it cannot use, so ask libtorch first.
+#[cfg(feature = "tch")]
+fn libtorch_cuda(index: usize) -> Probe {
+    if !tch::Cuda::is_available() {
+        return Err(Unavailable::NoDevice(
+            "LibTorch finds no CUDA GPU (no NVIDIA driver, or a libtorch built without CUDA)"
+                .into(),
+        ));
+    }
+    let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    if index >= count {
+        return Err(Unavailable::NoDevice(format!(
+            "GPU {index} requested, but LibTorch sees {count} GPU(s)"
+        )));
+    }
+    Ok(Compute::LibTorchCuda(index))
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch() -> Probe {
+    Err(Unavailable::NotBuilt { feature: "tch" })
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch_cuda(_: usize) -> Probe {
+    Err(Unavailable::NotBuilt { feature: "tch" })
 }
 
 #[cfg(feature = "ndarray")]
-fn ndarray() -> Result<(Compute, Option<String>), InputError> {
-    Ok((Compute::NdArray, None))
+fn ndarray() -> Probe {
+    Ok(Compute::NdArray)
 }
 
 #[cfg(not(feature = "ndarray"))]
-fn ndarray() -> Result<(Compute, Option<String>), InputError> {
-    Err(InputError::new(
-        "--device ndarray: this aelab was built without the ndarray backend; rebuild with `--features ndarray`",
-    ))
+fn ndarray() -> Probe {
+    Err(Unavailable::NotBuilt { feature: "ndarray" })
+}
+
+/// libtorch's OpenMP threads spin while they wait for work, so with another busy process on
+/// a 2-core machine a training step took 3-4 times longer (measured: 15-17 s for an epoch
+/// that takes 4 s idle). GNU OpenMP reads its settings once, as the library loads before
+/// `main`, so a LibTorch build that finds neither `OMP_WAIT_POLICY` nor `GOMP_SPINCOUNT` set
+/// starts itself again with a short spin (`GOMP_SPINCOUNT=10000`: 10 s loaded, 4 s idle;
+/// `OMP_WAIT_POLICY=PASSIVE` is as good loaded but up to 30% slower idle). A user's own
+/// setting is kept.
+#[cfg(feature = "tch")]
+pub fn openmp_spins_briefly() {
+    #[cfg(unix)]
+    if std::env::var_os("OMP_WAIT_POLICY").is_none()
+        && std::env::var_os("GOMP_SPINCOUNT").is_none()
+        && let Ok(exe) = std::env::current_exe()
+    {
+        use std::os::unix::process::CommandExt;
+        let mut args = std::env::args_os();
+        let name = args.next().unwrap_or_else(|| exe.clone().into_os_string());
+        // `exec` returns only if it failed: then run on with OpenMP's defaults.
+        let _ = std::process::Command::new(&exe)
+            .arg0(name)
+            .args(args)
+            .env("GOMP_SPINCOUNT", "10000")
+            .exec();
+    }
 }
 
 /// Work that runs on whichever autodiff backend was chosen.
@@ -121,12 +236,18 @@ pub trait BackendJob {
 
 /// Run `job` on the backend `compute` names.
 pub fn dispatch<J: BackendJob>(compute: Compute, job: J) -> J::Output {
+    #[cfg(feature = "tch")]
+    use burn::backend::{LibTorch, libtorch::LibTorchDevice};
     match compute {
         Compute::Flex => job.run::<Autodiff<Flex>>(Default::default()),
         #[cfg(feature = "cuda")]
         Compute::Cuda(index) => {
             job.run::<Autodiff<burn::backend::Cuda>>(burn::backend::cuda::CudaDevice::new(index))
         }
+        #[cfg(feature = "tch")]
+        Compute::LibTorch => job.run::<Autodiff<LibTorch>>(LibTorchDevice::Cpu),
+        #[cfg(feature = "tch")]
+        Compute::LibTorchCuda(index) => job.run::<Autodiff<LibTorch>>(LibTorchDevice::Cuda(index)),
         #[cfg(feature = "ndarray")]
         Compute::NdArray => job.run::<Autodiff<burn::backend::NdArray>>(Default::default()),
     }
@@ -201,13 +322,31 @@ mod tests {
         assert_eq!("cuda".parse(), Ok(DeviceRequest::Cuda(0)));
         assert_eq!("cuda:2".parse(), Ok(DeviceRequest::Cuda(2)));
         assert_eq!("ndarray".parse(), Ok(DeviceRequest::NdArray));
-        assert!(
-            "tpu"
-                .parse::<DeviceRequest>()
-                .unwrap_err()
-                .contains("cuda:N")
+        assert_eq!("libtorch".parse(), Ok(DeviceRequest::LibTorch));
+        assert_eq!("LibTorch-CUDA".parse(), Ok(DeviceRequest::LibTorchCuda(0)));
+        assert_eq!(
+            "libtorch-cuda:1".parse(),
+            Ok(DeviceRequest::LibTorchCuda(1))
         );
-        assert!("cuda:x".parse::<DeviceRequest>().is_err());
+        let err = "tpu".parse::<DeviceRequest>().unwrap_err();
+        assert!(err.contains("cuda:N") && err.contains("libtorch"), "{err}");
+        for bad in [
+            "cuda:x",
+            "cuda2",
+            "libtorch-cuda:",
+            "libtorch-cudax",
+            "cuda:-1",
+        ] {
+            assert!(bad.parse::<DeviceRequest>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auto_says_what_it_chose() {
+        let (compute, note) = resolve(DeviceRequest::Auto).unwrap();
+        let note = note.expect("auto always says what it chose");
+        assert!(note.contains(&compute.to_string()), "{note}");
+        assert_eq!(note.lines().count(), 1, "{note}");
     }
 
     #[cfg(not(feature = "cuda"))]
@@ -215,6 +354,31 @@ mod tests {
     fn cuda_without_the_feature_names_it() {
         let err = resolve(DeviceRequest::Cuda(0)).unwrap_err().to_string();
         assert!(err.contains("--features cuda"), "{err}");
+    }
+
+    #[cfg(not(feature = "tch"))]
+    #[test]
+    fn libtorch_without_the_feature_names_it() {
+        for request in [DeviceRequest::LibTorch, DeviceRequest::LibTorchCuda(0)] {
+            let err = resolve(request).unwrap_err().to_string();
+            assert!(err.contains("--features tch"), "{err}");
+        }
+        #[cfg(not(feature = "cuda"))]
         assert_eq!(resolve(DeviceRequest::Auto).unwrap().0, Compute::Flex);
+    }
+
+    #[cfg(feature = "tch")]
+    #[test]
+    fn auto_prefers_libtorch_on_the_cpu() {
+        let (compute, _) = resolve(DeviceRequest::Auto).unwrap();
+        if !tch::Cuda::is_available() {
+            #[cfg(feature = "cuda")]
+            assert!(
+                matches!(compute, Compute::LibTorch | Compute::Cuda(_)),
+                "{compute}"
+            );
+            #[cfg(not(feature = "cuda"))]
+            assert_eq!(compute, Compute::LibTorch);
+        }
     }
 }

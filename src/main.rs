@@ -20,6 +20,8 @@ use aelab::model::store::{self, StoreError};
 use aelab::train::classifier::Labelled;
 
 fn main() -> ExitCode {
+    #[cfg(feature = "tch")]
+    device::openmp_spins_briefly();
     quiet_panics();
     let cli = match Cli::try_parse_from(rewrite_seed_flags(std::env::args_os())) {
         Ok(cli) => cli,
@@ -191,12 +193,12 @@ fn check_model_name(name: &str) -> anyhow::Result<()> {
         .map_err(|e| InputError::new(format!("--save: {e}")).into())
 }
 
-/// Make the output folder and pick the device; says why `auto` fell back to the CPU.
+/// Make the output folder and pick the device; says on stderr what `auto` chose and why.
 fn prepare(run: &RunArgs) -> anyhow::Result<Compute> {
     prepare_output_folder(&run.out)?;
     let (compute, note) = device::resolve(run.device)?;
     if let Some(note) = note {
-        println!("{note}");
+        eprintln!("{note}");
     }
     Ok(compute)
 }

@@ -1,6 +1,7 @@
-//! The backend the benches run on: the CPU (burn flex) by default, the first CUDA GPU when
-//! built with `--features cuda` (`cargo bench --features cuda`). GPU work is queued, not
-//! done, when an op returns, so every timed closure ends with `sync()`.
+//! The backend the benches run on: the CPU (burn flex) by default, LibTorch's CPU kernels
+//! with `--features tch`, the first CUDA GPU with `--features cuda` (`cargo bench --features
+//! cuda`; it wins over tch). GPU work is queued, not done, when an op returns, so every timed
+//! closure ends with `sync()`.
 
 // Each bench uses a part of this module.
 #![allow(dead_code)]
@@ -12,7 +13,9 @@ use burn::prelude::Backend;
 
 #[cfg(feature = "cuda")]
 pub type Compute = burn::backend::Cuda;
-#[cfg(not(feature = "cuda"))]
+#[cfg(all(feature = "tch", not(feature = "cuda")))]
+pub type Compute = burn::backend::LibTorch;
+#[cfg(not(any(feature = "cuda", feature = "tch")))]
 pub type Compute = burn::backend::Flex;
 
 /// The training backend: `Compute` with autodiff.
@@ -21,6 +24,8 @@ pub type Train = Autodiff<Compute>;
 /// Prefix of every benchmark group, so CPU and GPU figures never share a criterion baseline.
 pub const BACKEND: &str = if cfg!(feature = "cuda") {
     "cuda"
+} else if cfg!(feature = "tch") {
+    "libtorch"
 } else {
     "flex"
 };

@@ -31,6 +31,8 @@ def parse_args(description):
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for the library's kernels (0: its default, all cores)")
+    p.add_argument("--device", default="cpu",
+                   help="torch peer only: cpu or cuda (Keras runs on the CPU here)")
     return p.parse_args()
 
 

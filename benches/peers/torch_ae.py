@@ -47,24 +47,25 @@ def main():
         # OpenMP threads spin-wait on each other: on a loaded 2-core VM, 2 threads can be
         # 10x slower than 1. Measure both when the machine is not quiet.
         torch.set_num_threads(a.threads)
+    device = torch.device(a.device)
     x = torch.from_numpy(load_images(a.data, a.images + a.val_images)).unsqueeze(1)  # N,1,28,28
-    train, valid = x[:a.images], x[a.images:]
-    model = build(a.layers, a.filters, a.filter_size)
+    train, valid = x[:a.images].to(device), x[a.images:].to(device)
+    model = build(a.layers, a.filters, a.filter_size).to(device)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7, momentum=0)
     mse = nn.MSELoss()
-    print(f"peer torch {torch.__version__} threads {torch.get_num_threads()} "
+    print(f"peer torch {torch.__version__} device {device} threads {torch.get_num_threads()} "
           f"params {sum(p.numel() for p in model.parameters())}", flush=True)
     for epoch in range(1, a.epochs + 1):
         start, steps, loss_sum = time.perf_counter(), [], 0.0
         model.train()
-        for idx in torch.randperm(len(train)).split(a.batch_size):
+        for idx in torch.randperm(len(train), device=device).split(a.batch_size):
             t = time.perf_counter()
             batch = train[idx]  # gathered per step, as aelab builds each batch
             loss = mse(model(batch), batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item() * len(idx)  # .item() also waits for the step (CPU: already done)
+            loss_sum += loss.item() * len(idx)  # .item() also waits for the step (GPU: queued work)
             steps.append(time.perf_counter() - t)
         train_end = time.perf_counter()
         val_sum = 0.0

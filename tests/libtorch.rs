@@ -1,0 +1,199 @@
+//! LibTorch (`--features tch`) against flex, the default backend: one seed gives both the
+//! same initial weights, split and batches, so a few training steps must give the same losses
+//! up to float rounding (the two sum in other orders, and RMSprop's divisions let such
+//! differences grow a little with each step).
+#![cfg(feature = "tch")]
+
+mod common;
+
+use aelab::data::dataset::{Split, image_batch};
+use aelab::data::idx::Images;
+use aelab::model::seeded::init_seeded;
+use aelab::model::{AutoencoderConfig, ClassifierConfig};
+use aelab::train::autoencoder::train_autoencoder;
+use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
+use aelab::train::progress::Silent;
+use aelab::train::{EpochStats, Schedule};
+use burn::backend::libtorch::LibTorchDevice;
+use burn::backend::{Autodiff, Flex, LibTorch};
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+
+/// Relative difference allowed between the two backends' losses and outputs after a few
+/// dozen steps. Measured: about 1e-5 (see the closing figures in docs/perf-notes.md).
+const TOLERANCE: f64 = 1e-3;
+
+/// Three layers: both poolings, both upsamplings, BatchNorm everywhere; a few filters.
+const SMALL: AutoencoderConfig = AutoencoderConfig {
+    layers: 3,
+    filter_size: 3,
+    filters: 4,
+};
+
+const SCHEDULE: Schedule = Schedule {
+    epochs: 2,
+    batch_size: 32,
+    seed: 13,
+};
+
+fn assert_close(what: &str, flex: f64, torch: f64) {
+    let relative = (flex - torch).abs() / flex.abs().max(1e-12);
+    assert!(
+        relative <= TOLERANCE,
+        "{what}: flex {flex}, libtorch {torch} (relative difference {relative:.2e})"
+    );
+}
+
+fn assert_same_history(flex: &[EpochStats], torch: &[EpochStats]) {
+    assert_eq!(flex.len(), torch.len());
+    for (f, t) in flex.iter().zip(torch) {
+        eprintln!(
+            "epoch {}: loss flex {} libtorch {}, val_loss flex {} libtorch {}",
+            f.epoch, f.loss, t.loss, f.val_loss, t.val_loss
+        );
+        assert_close(&format!("epoch {} loss", f.epoch), f.loss, t.loss);
+        assert_close(
+            &format!("epoch {} val_loss", f.epoch),
+            f.val_loss,
+            t.val_loss,
+        );
+        if let (Some(fa), Some(ta)) = (f.accuracy, t.accuracy) {
+            // One image in 160 may fall either side of a tie.
+            assert!((fa.train - ta.train).abs() <= 0.01, "{fa:?} {ta:?}");
+            assert!((fa.valid - ta.valid).abs() <= 0.025, "{fa:?} {ta:?}");
+        }
+    }
+}
+
+/// The trained model's reconstruction of a few images, as plain numbers.
+fn reconstruct<B: AutodiffBackend>(
+    images: &Images,
+    run_on: &B::Device,
+) -> (Vec<EpochStats>, Vec<f32>) {
+    let split = Split::new(images.count, SCHEDULE.seed);
+    let run =
+        train_autoencoder::<B>(images, &split, &SMALL, &SCHEDULE, run_on, &mut Silent).unwrap();
+    let batch = image_batch::<B::InnerBackend>(images, &[0, 1, 2, 3], run_on);
+    let output = run
+        .model
+        .valid()
+        .forward(batch)
+        .into_data()
+        .to_vec()
+        .unwrap();
+    (run.history, output)
+}
+
+#[test]
+fn autoencoder_training_matches_flex() {
+    let images = common::mnist_images(200);
+    let (flex, flex_out) = reconstruct::<Autodiff<Flex>>(&images, &Default::default());
+    let (torch, torch_out) = reconstruct::<Autodiff<LibTorch>>(&images, &LibTorchDevice::Cpu);
+    assert_same_history(&flex, &torch);
+    assert!(torch[1].loss < torch[0].loss, "{torch:?}");
+    let worst = flex_out
+        .iter()
+        .zip(&torch_out)
+        .map(|(f, t)| (f - t).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        f64::from(worst) <= TOLERANCE,
+        "reconstructions differ by up to {worst}"
+    );
+}
+
+fn classify<B: AutodiffBackend>(
+    images: &Images,
+    labels: &[u8],
+    run_on: &B::Device,
+) -> Vec<EpochStats> {
+    let data = Labelled { images, labels };
+    let split = Split::new(images.count, SCHEDULE.seed);
+    let config = ClassifierConfig {
+        encoder: SMALL.encoder(),
+        fc_units: 16,
+        classes: 10,
+        height: 28,
+        width: 28,
+    };
+    let encoder = init_seeded::<_, B>(&SMALL, SCHEDULE.seed, run_on).encoder;
+    let model = config.on_encoder(encoder, SCHEDULE.seed, run_on);
+    let trainer = Trainer::new(data, &split, 10, SCHEDULE, LossKind::CrossEntropy, run_on);
+    train_classifier(trainer, model, &config, &mut Silent)
+        .unwrap()
+        .history
+}
+
+#[test]
+fn classifier_stages_match_flex() {
+    let (images, labels) = (common::mnist_images(200), common::mnist_labels(200));
+    let flex = classify::<Autodiff<Flex>>(&images, &labels, &Default::default());
+    let torch = classify::<Autodiff<LibTorch>>(&images, &labels, &LibTorchDevice::Cpu);
+    assert_eq!(torch.len(), 4, "two frozen epochs, then two of everything");
+    assert_same_history(&flex, &torch);
+}
+
+/// The binary finds libtorch by itself (an rpath set at build time) and says where it runs.
+#[test]
+fn the_binary_trains_on_libtorch_without_library_path() {
+    let out = tempfile::tempdir().unwrap();
+    let data = common::write_images(out.path(), "images.gz", &common::mnist_images(96));
+    let assert = assert_cmd::Command::cargo_bin("aelab")
+        .unwrap()
+        .env_remove("LD_LIBRARY_PATH")
+        .env_remove("GOMP_SPINCOUNT")
+        .arg("autoencoder")
+        .arg("-d")
+        .arg(&data)
+        .args([
+            "--layers",
+            "2",
+            "--filters",
+            "4",
+            "--epochs",
+            "1",
+            "--no-menu",
+        ])
+        .args(["--device", "libtorch", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(stdout.contains("on CPU (LibTorch)"), "{stdout}");
+    assert!(out.path().join("ae.mpk").exists());
+}
+
+/// No usable CUDA GPU for LibTorch: one line and exit code 2, not a panic inside tch.
+#[test]
+fn libtorch_cuda_without_a_gpu_is_one_line() {
+    let out = tempfile::tempdir().unwrap();
+    let output = assert_cmd::Command::cargo_bin("aelab")
+        .unwrap()
+        .args([
+            "autoencoder",
+            "--limit",
+            "64",
+            "--layers",
+            "2",
+            "--filters",
+            "4",
+        ])
+        .args([
+            "--epochs",
+            "1",
+            "--no-menu",
+            "--device",
+            "libtorch-cuda:7",
+            "--out",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --device libtorch-cuda:7: "),
+        "{stderr}"
+    );
+}

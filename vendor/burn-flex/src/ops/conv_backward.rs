@@ -1,0 +1,309 @@
+//! aelab's patch to burn-flex 0.21: the two gradients of a 2D convolution, computed with the
+//! whole batch and every core instead of burn's generic backward passes.
+//!
+//! burn's defaults (burn-backend `ops/modules/conv.rs`) compute
+//! - the input gradient as a `conv_transpose2d`, which flex 0.21 runs image after image with a
+//!   single-threaded col2im; here, for stride 1 and dilation 1, it is the forward convolution
+//!   of the output gradient with the kernel flipped and its channel axes swapped, flex's
+//!   tiled, parallel forward path;
+//! - the weight gradient as a convolution over `swap_dims(0, 1)` copies of the input and the
+//!   output gradient (kernels as large as the image, outputs the kernel's size, copied element
+//!   by element); here it is im2col of a few images at a time and one GEMM per chunk,
+//!   accumulated per thread.
+//!
+//! Same results up to float summation order: aelab's `tests/conv_gradients.rs` checks both
+//! against direct loops, for strides, paddings, dilations and groups.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_std::{Bytes, Shape, bf16, f16};
+
+use crate::{FlexTensor, Layout};
+
+/// GEMM depth (images x output positions) aimed for per chunk of the weight gradient: deep
+/// enough that the kernel reuses each loaded block of the result, small enough to stay cached.
+const CHUNK_DEPTH: usize = 1024;
+
+/// Whether [`conv2d_x_backward`] handles these options: stride 1, dilation 1, one group, and
+/// padding smaller than the kernel (burn's generic pass takes the rest).
+pub fn x_backward_is_a_conv(weight: &FlexTensor, options: &ConvOptions<2>) -> bool {
+    let [_, _, kernel_h, kernel_w] = dims4(weight);
+    options.stride == [1, 1]
+        && options.dilation == [1, 1]
+        && options.groups == 1
+        && options.padding[0] < kernel_h
+        && options.padding[1] < kernel_w
+}
+
+/// The input gradient, as the forward convolution of the output gradient with the kernel
+/// flipped and its channel axes swapped, padded by `kernel - 1 - padding`.
+pub fn conv2d_x_backward(
+    weight: &FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let [channels_out, channels_in, kernel_h, kernel_w] = dims4(weight);
+    let (flipped, conv): (Bytes, fn(FlexTensor, FlexTensor, Option<FlexTensor>, &ConvOptions<2>) -> FlexTensor) =
+        match weight.dtype() {
+            DType::F32 => (flip_swap::<f32>(weight), super::conv::conv2d_f32),
+            DType::F64 => (flip_swap::<f64>(weight), super::conv::conv2d_f64),
+            DType::F16 => (flip_swap::<f16>(weight), super::conv::conv2d_f16),
+            DType::BF16 => (flip_swap::<bf16>(weight), super::conv::conv2d_bf16),
+            dtype => panic!("conv2d_x_backward: unsupported dtype {dtype:?}"),
+        };
+    let flipped = FlexTensor::new(
+        flipped,
+        Layout::contiguous(Shape::from(vec![
+            channels_in,
+            channels_out,
+            kernel_h,
+            kernel_w,
+        ])),
+        weight.dtype(),
+    );
+    let padding = [
+        kernel_h - 1 - options.padding[0],
+        kernel_w - 1 - options.padding[1],
+    ];
+    conv(output_grad, flipped, None, &ConvOptions::new([1, 1], padding, [1, 1], 1))
+}
+
+/// `weight[o, c, u, v]` -> `[c, o, kh - 1 - u, kw - 1 - v]`: the kernel of the transposed
+/// convolution, as a forward one.
+fn flip_swap<T: bytemuck::Pod + burn_backend::Element>(weight: &FlexTensor) -> Bytes {
+    let [channels_out, channels_in, kernel_h, kernel_w] = dims4(weight);
+    let weight = weight.to_contiguous();
+    let data: &[T] = weight.storage();
+    let mut flipped: Vec<T> = Vec::with_capacity(data.len());
+    for c in 0..channels_in {
+        for o in 0..channels_out {
+            for u in (0..kernel_h).rev() {
+                let row = ((o * channels_in + c) * kernel_h + u) * kernel_w;
+                flipped.extend(data[row..row + kernel_w].iter().rev());
+            }
+        }
+    }
+    Bytes::from_elems(flipped)
+}
+
+/// The weight gradient `[channels_out, channels_in / groups, kh, kw]`, for any stride,
+/// padding, dilation and grouping.
+pub fn conv2d_weight_backward(
+    x: FlexTensor,
+    weight: &FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let shape = weight.layout().shape().clone();
+    let dtype = weight.dtype();
+    let dims = dims4(weight);
+    let grad = match dtype {
+        DType::F32 => Bytes::from_elems(weight_grad::<f32>(&x, dims, &output_grad, options)),
+        DType::F64 => Bytes::from_elems(weight_grad::<f64>(&x, dims, &output_grad, options)),
+        // gemm has no bf16, and f16 sums lose too much over a batch: work in f32.
+        DType::F16 => {
+            let grad = weight_grad::<f32>(&to_f32(&x), dims, &to_f32(&output_grad), options);
+            Bytes::from_elems(grad.into_iter().map(f16::from_f32).collect::<Vec<_>>())
+        }
+        DType::BF16 => {
+            let grad = weight_grad::<f32>(&to_f32(&x), dims, &to_f32(&output_grad), options);
+            Bytes::from_elems(grad.into_iter().map(bf16::from_f32).collect::<Vec<_>>())
+        }
+        dtype => panic!("conv2d_weight_backward: unsupported dtype {dtype:?}"),
+    };
+    FlexTensor::new(grad, Layout::contiguous(shape), dtype)
+}
+
+fn to_f32(tensor: &FlexTensor) -> FlexTensor {
+    let tensor = tensor.to_contiguous();
+    let values: Vec<f32> = match tensor.dtype() {
+        DType::F16 => tensor.storage::<f16>().iter().map(|v| v.to_f32()).collect(),
+        DType::BF16 => tensor.storage::<bf16>().iter().map(|v| v.to_f32()).collect(),
+        _ => tensor.storage::<f32>().to_vec(),
+    };
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(tensor.layout().shape().clone()),
+        DType::F32,
+    )
+}
+
+fn dims4(tensor: &FlexTensor) -> [usize; 4] {
+    let shape = tensor.layout().shape();
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// Where one image's output positions read the input, per kernel position.
+struct Geometry {
+    channels: usize,
+    height: usize,
+    width: usize,
+    kernel: [usize; 2],
+    out: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+}
+
+impl Geometry {
+    fn positions(&self) -> usize {
+        self.out[0] * self.out[1]
+    }
+
+    fn rows(&self) -> usize {
+        self.channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// im2col of one image `[C, H, W]` into `cols`, a `[C * kh * kw, row_stride]` matrix whose
+    /// columns `offset..offset + positions` this image fills (zero where the kernel reads the
+    /// padding).
+    fn unfold<T: Copy + Default>(&self, image: &[T], cols: &mut [T], row_stride: usize, offset: usize) {
+        let [out_h, out_w] = self.out;
+        let mut row = 0;
+        for c in 0..self.channels {
+            let plane = &image[c * self.height * self.width..(c + 1) * self.height * self.width];
+            for u in 0..self.kernel[0] {
+                for v in 0..self.kernel[1] {
+                    let dst = &mut cols[row * row_stride + offset..][..out_h * out_w];
+                    for oh in 0..out_h {
+                        let dst_row = &mut dst[oh * out_w..(oh + 1) * out_w];
+                        let ih = (oh * self.stride[0] + u * self.dilation[0]).wrapping_sub(self.padding[0]);
+                        if ih >= self.height {
+                            dst_row.fill(T::default());
+                            continue;
+                        }
+                        let src_row = &plane[ih * self.width..(ih + 1) * self.width];
+                        let shift = v * self.dilation[1];
+                        if self.stride[1] == 1 {
+                            // Contiguous: zeros, a copied run, zeros.
+                            let first = self.padding[1].saturating_sub(shift).min(out_w);
+                            let start = (first + shift) - self.padding[1];
+                            let len = out_w.saturating_sub(first).min(self.width.saturating_sub(start));
+                            dst_row[..first].fill(T::default());
+                            dst_row[first..first + len].copy_from_slice(&src_row[start..start + len]);
+                            dst_row[first + len..].fill(T::default());
+                        } else {
+                            for (ow, d) in dst_row.iter_mut().enumerate() {
+                                let iw = (ow * self.stride[1] + shift).wrapping_sub(self.padding[1]);
+                                *d = if iw < self.width { src_row[iw] } else { T::default() };
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+            }
+        }
+    }
+}
+
+fn weight_grad<T>(
+    x: &FlexTensor,
+    weight_dims: [usize; 4],
+    output_grad: &FlexTensor,
+    options: &ConvOptions<2>,
+) -> Vec<T>
+where
+    T: bytemuck::Pod + burn_backend::Element + Default + Send + Sync + core::ops::Add<Output = T> + 'static,
+{
+    let x = x.to_contiguous();
+    let output_grad = output_grad.to_contiguous();
+    let [batch, channels, height, width] = dims4(&x);
+    let [_, channels_out, out_h, out_w] = dims4(&output_grad);
+    let [_, channels_per_group, kernel_h, kernel_w] = weight_dims;
+    let groups = options.groups;
+    let geometry = Geometry {
+        channels,
+        height,
+        width,
+        kernel: [kernel_h, kernel_w],
+        out: [out_h, out_w],
+        stride: options.stride,
+        padding: options.padding,
+        dilation: options.dilation,
+    };
+    let x_data: &[T] = x.storage();
+    let grad_data: &[T] = output_grad.storage();
+    let positions = geometry.positions();
+    let per_chunk = (CHUNK_DEPTH / positions.max(1)).clamp(1, batch.max(1));
+    let grad_len = channels_out * channels_per_group * kernel_h * kernel_w;
+
+    // One chunk of images: dW += dY[O, n * P] . cols[C * kh * kw, n * P]^T, per group.
+    let add_chunk = |first: usize, acc: &mut Vec<T>, cols: &mut Vec<T>, dy: &mut Vec<T>| {
+        let images = per_chunk.min(batch - first);
+        let depth = images * positions;
+        cols.resize(geometry.rows() * depth, T::default());
+        dy.resize(channels_out * depth, T::default());
+        for i in 0..images {
+            let b = first + i;
+            let image = &x_data[b * channels * height * width..(b + 1) * channels * height * width];
+            geometry.unfold(image, cols, depth, i * positions);
+            let grad = &grad_data[b * channels_out * positions..(b + 1) * channels_out * positions];
+            for o in 0..channels_out {
+                dy[o * depth + i * positions..][..positions]
+                    .copy_from_slice(&grad[o * positions..(o + 1) * positions]);
+            }
+        }
+        let out_per_group = channels_out / groups;
+        let rows_per_group = channels_per_group * kernel_h * kernel_w;
+        for g in 0..groups {
+            // SAFETY: every offset and extent below lies inside the buffers sized above:
+            // acc is [O, rows_per_group], dy is [O, depth], cols is [groups * rows_per_group, depth].
+            unsafe {
+                gemm::gemm(
+                    out_per_group,
+                    rows_per_group,
+                    depth,
+                    acc.as_mut_ptr().add(g * out_per_group * rows_per_group),
+                    1,
+                    rows_per_group as isize,
+                    true,
+                    dy.as_ptr().add(g * out_per_group * depth),
+                    1,
+                    depth as isize,
+                    cols.as_ptr().add(g * rows_per_group * depth),
+                    depth as isize,
+                    1,
+                    T::from_elem(1.0),
+                    T::from_elem(1.0),
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+    };
+
+    let starts: Vec<usize> = (0..batch).step_by(per_chunk).collect();
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        starts
+            .par_iter()
+            .fold(
+                || (vec![T::default(); grad_len], Vec::new(), Vec::new()),
+                |(mut acc, mut cols, mut dy), &first| {
+                    add_chunk(first, &mut acc, &mut cols, &mut dy);
+                    (acc, cols, dy)
+                },
+            )
+            .map(|(acc, _, _)| acc)
+            .reduce(
+                || vec![T::default(); grad_len],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
+                    a
+                },
+            )
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let (mut acc, mut cols, mut dy) = (vec![T::default(); grad_len], Vec::new(), Vec::new());
+        for &first in &starts {
+            add_chunk(first, &mut acc, &mut cols, &mut dy);
+        }
+        acc
+    }
+}
