@@ -1,5 +1,5 @@
-//! The convolution gradients of the CPU backend (aelab patches burn-flex's, see
-//! `vendor/burn-flex/src/ops/conv_backward.rs`) against direct loops over the definition,
+//! Convolutions on the CPU backend and their gradients (aelab patches burn-flex's, see
+//! `vendor/burn-flex/src/ops/conv2d_batched.rs`) against direct loops over the definition,
 //! for the shapes the model uses and for strides, paddings, dilations and groups it does not.
 
 use burn::backend::{Autodiff, Flex};
@@ -93,6 +93,7 @@ impl Case {
         );
         let options = ConvOptions::new(self.stride, self.padding, self.dilation, self.groups);
         let y = conv2d(x.clone(), weight.clone(), None, options);
+        let y_values = y.clone().inner().into_data();
         let grads = (y * upstream.clone()).sum().backward();
 
         let values = |t: Tensor<Flex, 4>| t.into_data().to_vec::<f32>().unwrap();
@@ -101,9 +102,11 @@ impl Case {
             values(weight.clone().inner()),
             values(upstream.inner()),
         );
+        let mut ys = vec![0f32; dy.len()];
         let mut dx = vec![0f32; xs.len()];
         let mut dw = vec![0f32; ws.len()];
         self.each_term(|xi, wi, yi| {
+            ys[yi] += xs[xi] * ws[wi];
             dx[xi] += ws[wi] * dy[yi];
             dw[wi] += xs[xi] * dy[yi];
         });
@@ -113,6 +116,10 @@ impl Case {
             self.kernel, self.stride, self.padding, self.dilation, self.groups
         );
         eprintln!("{name}");
+        y_values.assert_approx_eq(
+            &TensorData::new(ys, [self.batch, self.channels_out, oh, ow]),
+            tolerance,
+        );
         x.grad(&grads)
             .unwrap()
             .into_data()

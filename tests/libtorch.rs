@@ -19,9 +19,10 @@ use burn::backend::{Autodiff, Flex, LibTorch};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 
-/// Relative difference allowed between the two backends' losses and outputs after a few
-/// dozen steps. Measured: about 1e-5 (see the closing figures in docs/perf-notes.md).
-const TOLERANCE: f64 = 1e-3;
+/// Relative difference allowed between the two backends' losses and outputs after
+/// ten steps: measured about 1e-7 here (2 epochs of 5 steps), so this leaves room for
+/// other CPUs and libtorch builds while a wrong gradient or layer still fails.
+const TOLERANCE: f64 = 1e-4;
 
 /// Three layers: both poolings, both upsamplings, BatchNorm everywhere; a few filters.
 const SMALL: AutoencoderConfig = AutoencoderConfig {

@@ -2,7 +2,7 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_backward, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{conv, conv2d_batched, conv_transpose, deform_conv, interpolate, pool};
 use burn_backend::ops::conv::calculate_padding_out;
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
@@ -65,6 +65,10 @@ impl ModuleOps<Flex> for Flex {
         bias: Option<FloatTensor<Flex>>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
+        // aelab's patch: a chunk of images per GEMM (see conv2d_batched.rs).
+        if conv2d_batched::conv2d_is_batched(&x, &weight, &options) {
+            return conv2d_batched::conv2d(x, weight, bias, &options);
+        }
         match x.dtype() {
             DType::F32 => conv::conv2d_f32(x, weight, bias, &options),
             DType::F64 => conv::conv2d_f64(x, weight, bias, &options),
@@ -74,15 +78,15 @@ impl ModuleOps<Flex> for Flex {
         }
     }
 
-    // aelab's patch: both gradients of conv2d batched and parallel (see conv_backward.rs).
+    // aelab's patch: both gradients of conv2d batched and parallel (see conv2d_batched.rs).
     fn conv2d_x_backward(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        if conv_backward::x_backward_is_a_conv(&weight, &options) {
-            return conv_backward::conv2d_x_backward(&weight, output_grad, &options);
+        if conv2d_batched::x_backward_is_a_conv(&weight, &options) {
+            return conv2d_batched::conv2d_x_backward(&weight, output_grad, &options);
         }
         // burn's generic pass: the transposed convolution.
         let x_shape = x.layout().shape();
@@ -118,7 +122,7 @@ impl ModuleOps<Flex> for Flex {
         output_grad: FloatTensor<Flex>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Flex> {
-        conv_backward::conv2d_weight_backward(x, &weight, output_grad, &options)
+        conv2d_batched::conv2d_weight_backward(x, &weight, output_grad, &options)
     }
 
     fn deform_conv2d(

@@ -1,29 +1,33 @@
-//! aelab's patch to burn-flex 0.21: the two gradients of a 2D convolution, computed with the
-//! whole batch and every core instead of burn's generic backward passes.
+//! aelab's patch to burn-flex 0.21: 2D convolutions and both their gradients computed over
+//! chunks of the batch, one GEMM per chunk, on every core.
 //!
-//! burn's defaults (burn-backend `ops/modules/conv.rs`) compute
+//! flex 0.21 runs a convolution image by image (and tile by tile), so each GEMM is thin (49
+//! output positions on a 7x7 map) and packs the whole kernel again for every image; burn's
+//! generic backward passes (burn-backend `ops/modules/conv.rs`) compute
 //! - the input gradient as a `conv_transpose2d`, which flex 0.21 runs image after image with a
 //!   single-threaded col2im; here, for stride 1 and dilation 1, it is the forward convolution
-//!   of the output gradient with the kernel flipped and its channel axes swapped, flex's
-//!   tiled, parallel forward path;
+//!   of the output gradient with the kernel flipped and its channel axes swapped;
 //! - the weight gradient as a convolution over `swap_dims(0, 1)` copies of the input and the
-//!   output gradient (kernels as large as the image, outputs the kernel's size, copied element
-//!   by element); here it is im2col of a few images at a time and one GEMM per chunk,
-//!   accumulated per thread.
+//!   output gradient (kernels as large as the image, copied element by element); here it is
+//!   im2col of a chunk of images and one GEMM per chunk, accumulated per thread.
 //!
-//! Same results up to float summation order: aelab's `tests/conv_gradients.rs` checks both
-//! against direct loops, for strides, paddings, dilations and groups.
+//! A chunk is as many images as make about [`CHUNK_DEPTH`] output positions, and there are a
+//! multiple of the thread count of them. Same results up to float summation order: aelab's
+//! `tests/conv_gradients.rs` checks values and both gradients against direct loops, for
+//! strides, paddings, dilations and groups.
 
 use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
+use burn_backend::ops::conv::calculate_conv_output_size;
 use burn_std::{Bytes, Shape, bf16, f16};
 
 use crate::{FlexTensor, Layout};
 
 /// GEMM depth (images x output positions) aimed for per chunk of the weight gradient: deep
 /// enough that the kernel reuses each loaded block of the result, small enough to stay cached.
+/// Chunks are at most this deep.
 const CHUNK_DEPTH: usize = 1024;
 
 /// Whether [`conv2d_x_backward`] handles these options: stride 1, dilation 1, one group, and
@@ -47,8 +51,8 @@ pub fn conv2d_x_backward(
     let [channels_out, channels_in, kernel_h, kernel_w] = dims4(weight);
     let (flipped, conv): (Bytes, fn(FlexTensor, FlexTensor, Option<FlexTensor>, &ConvOptions<2>) -> FlexTensor) =
         match weight.dtype() {
-            DType::F32 => (flip_swap::<f32>(weight), super::conv::conv2d_f32),
-            DType::F64 => (flip_swap::<f64>(weight), super::conv::conv2d_f64),
+            DType::F32 => (flip_swap::<f32>(weight), conv2d),
+            DType::F64 => (flip_swap::<f64>(weight), conv2d),
             DType::F16 => (flip_swap::<f16>(weight), super::conv::conv2d_f16),
             DType::BF16 => (flip_swap::<bf16>(weight), super::conv::conv2d_bf16),
             dtype => panic!("conv2d_x_backward: unsupported dtype {dtype:?}"),
@@ -226,7 +230,7 @@ where
     let x_data: &[T] = x.storage();
     let grad_data: &[T] = output_grad.storage();
     let positions = geometry.positions();
-    let per_chunk = (CHUNK_DEPTH / positions.max(1)).clamp(1, batch.max(1));
+    let per_chunk = images_per_chunk(batch, positions);
     let grad_len = channels_out * channels_per_group * kernel_h * kernel_w;
 
     // One chunk of images: dW += dY[O, n * P] . cols[C * kh * kw, n * P]^T, per group.
@@ -306,4 +310,155 @@ where
         }
         acc
     }
+}
+
+/// Images per chunk: chunks of at most [`CHUNK_DEPTH`] output positions, as equal as can be
+/// and a multiple of the thread count of them, so no core waits at the end.
+fn images_per_chunk(batch: usize, positions: usize) -> usize {
+    #[cfg(feature = "rayon")]
+    let threads = rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    let threads = 1;
+    let chunks = threads * (batch * positions).div_ceil(threads * CHUNK_DEPTH).max(1);
+    batch.div_ceil(chunks.clamp(1, batch.max(1))).max(1)
+}
+
+/// Whether [`conv2d`] takes this convolution: f32 or f64, one group, and a kernel larger
+/// than 1x1 (flex's own 1x1 path needs no im2col at all).
+pub fn conv2d_is_batched(x: &FlexTensor, weight: &FlexTensor, options: &ConvOptions<2>) -> bool {
+    let [_, _, kernel_h, kernel_w] = dims4(weight);
+    matches!(x.dtype(), DType::F32 | DType::F64)
+        && x.dtype() == weight.dtype()
+        && options.groups == 1
+        && kernel_h * kernel_w > 1
+}
+
+/// A 2D convolution with one group: `out[b] = W[O, C * kh * kw] . im2col(x[b])`, a chunk of
+/// images per GEMM.
+pub fn conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    match x.dtype() {
+        DType::F32 => conv2d_typed::<f32>(x, weight, bias, options),
+        DType::F64 => conv2d_typed::<f64>(x, weight, bias, options),
+        dtype => panic!("conv2d: unsupported dtype {dtype:?}"),
+    }
+}
+
+fn conv2d_typed<T>(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<2>,
+) -> FlexTensor
+where
+    T: bytemuck::Pod + burn_backend::Element + Default + Send + Sync + core::ops::Add<Output = T> + 'static,
+{
+    let dtype = x.dtype();
+    let x = x.to_contiguous();
+    let weight = weight.to_contiguous();
+    let [batch, channels, height, width] = dims4(&x);
+    let [channels_out, _, kernel_h, kernel_w] = dims4(&weight);
+    let out = [0, 1].map(|i| {
+        calculate_conv_output_size(
+            [kernel_h, kernel_w][i],
+            options.stride[i],
+            options.padding[i],
+            options.dilation[i],
+            [height, width][i],
+        )
+    });
+    let geometry = Geometry {
+        channels,
+        height,
+        width,
+        kernel: [kernel_h, kernel_w],
+        out,
+        stride: options.stride,
+        padding: options.padding,
+        dilation: options.dilation,
+    };
+    let positions = geometry.positions();
+    let rows = geometry.rows();
+    let x_data: &[T] = x.storage();
+    let w_data: &[T] = weight.storage();
+    let bias = bias.map(|b| b.to_contiguous());
+    let bias: Option<&[T]> = bias.as_ref().map(|b| b.storage());
+    let per_chunk = images_per_chunk(batch, positions);
+    let image_len = channels * height * width;
+    let out_len = channels_out * positions;
+    let mut output = vec![T::default(); batch * out_len];
+
+    // One chunk: res[O, n * P] = W[O, rows] . cols[rows, n * P], then each image's rows of
+    // P positions copied to its place.
+    let run_chunk = |first: usize, out: &mut [T], cols: &mut Vec<T>, res: &mut Vec<T>| {
+        let images = out.len() / out_len;
+        let depth = images * positions;
+        cols.resize(rows * depth, T::default());
+        res.resize(channels_out * depth, T::default());
+        for i in 0..images {
+            let b = first + i;
+            geometry.unfold(&x_data[b * image_len..(b + 1) * image_len], cols, depth, i * positions);
+        }
+        // SAFETY: res is [O, depth], W is [O, rows], cols is [rows, depth], as sized above.
+        unsafe {
+            gemm::gemm(
+                channels_out,
+                depth,
+                rows,
+                res.as_mut_ptr(),
+                1,
+                depth as isize,
+                false,
+                w_data.as_ptr(),
+                1,
+                rows as isize,
+                cols.as_ptr(),
+                1,
+                depth as isize,
+                T::from_elem(0.0),
+                T::from_elem(1.0),
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        for i in 0..images {
+            for o in 0..channels_out {
+                let dst = &mut out[i * out_len + o * positions..][..positions];
+                dst.copy_from_slice(&res[o * depth + i * positions..][..positions]);
+                if let Some(bias) = bias {
+                    dst.iter_mut().for_each(|v| *v = *v + bias[o]);
+                }
+            }
+        }
+    };
+
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        output
+            .par_chunks_mut(per_chunk * out_len)
+            .enumerate()
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(cols, res), (index, out)| run_chunk(index * per_chunk, out, cols, res),
+            );
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        let (mut cols, mut res) = (Vec::new(), Vec::new());
+        for (index, out) in output.chunks_mut(per_chunk * out_len).enumerate() {
+            run_chunk(index * per_chunk, out, &mut cols, &mut res);
+        }
+    }
+    FlexTensor::new(
+        Bytes::from_elems(output),
+        Layout::contiguous(Shape::from(vec![batch, channels_out, out[0], out[1]])),
+        dtype,
+    )
 }
