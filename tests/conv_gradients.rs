@@ -162,6 +162,17 @@ fn same_padded_convolutions_as_the_model_runs_them() {
         ..same(3, 3, 2, 28)
     }
     .check();
+    // Not square, and a kernel wider than the image.
+    Case {
+        size: [5, 9],
+        ..same(3, 2, 3, 5)
+    }
+    .check();
+    Case {
+        size: [3, 2],
+        ..same(5, 2, 3, 3)
+    }
+    .check();
 }
 
 #[test]
