@@ -164,6 +164,9 @@ impl Geometry {
     /// columns `offset..offset + positions` this image fills (zero where the kernel reads the
     /// padding).
     fn unfold<T: Copy + Default>(&self, image: &[T], cols: &mut [T], row_stride: usize, offset: usize) {
+        if self.stride == [1, 1] && self.dilation == [1, 1] && self.out == [self.height, self.width] {
+            return self.unfold_same(image, cols, row_stride, offset);
+        }
         let [out_h, out_w] = self.out;
         let mut row = 0;
         for c in 0..self.channels {
@@ -202,6 +205,95 @@ impl Geometry {
     }
 }
 
+impl Geometry {
+    /// [`Geometry::unfold`] for stride 1, dilation 1 and an output the input's size (the
+    /// model's "same" convolutions): each kernel position's row is the image plane shifted by
+    /// a constant offset, so it is one copy plus zeros at the edges, not one short copy per
+    /// output row.
+    fn unfold_same<T: Copy + Default>(&self, image: &[T], cols: &mut [T], row_stride: usize, offset: usize) {
+        let (height, width) = (self.height, self.width);
+        let plane_len = height * width;
+        let zero = T::default();
+        let mut row = 0;
+        for plane in image.chunks_exact(plane_len).take(self.channels) {
+            for u in 0..self.kernel[0] {
+                for v in 0..self.kernel[1] {
+                    let dst = &mut cols[row * row_stride + offset..][..plane_len];
+                    row += 1;
+                    let dh = u as isize - self.padding[0] as isize;
+                    let dw = v as isize - self.padding[1] as isize;
+                    // Output rows that read a real input row.
+                    let first = (-dh).clamp(0, height as isize) as usize;
+                    let last = (height as isize - dh).clamp(first as isize, height as isize) as usize;
+                    dst[..first * width].fill(zero);
+                    dst[last * width..].fill(zero);
+                    if first == last {
+                        continue;
+                    }
+                    // dst[q] = plane[q + shift], clipped to the plane at both ends.
+                    let shift = dh * width as isize + dw;
+                    let (q0, q1) = ((first * width) as isize, (last * width) as isize);
+                    let src0 = (q0 + shift).max(0);
+                    let src1 = (q1 + shift).min(plane_len as isize).max(src0);
+                    let (d0, d1) = ((src0 - shift) as usize, (src1 - shift) as usize);
+                    dst[q0 as usize..d0].fill(zero);
+                    dst[d1..q1 as usize].fill(zero);
+                    dst[d0..d1].copy_from_slice(&plane[src0 as usize..src1 as usize]);
+                    // Columns that read past the row's end (or before its start) got the
+                    // neighbouring row's pixels: they read padding.
+                    let wrapped = dw.unsigned_abs().min(width);
+                    for oh in first..last {
+                        let line = &mut dst[oh * width..(oh + 1) * width];
+                        if dw > 0 {
+                            line[width - wrapped..].fill(zero);
+                        } else if dw < 0 {
+                            line[..wrapped].fill(zero);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Two scratch buffers of `lens` elements for `work`: kept per thread between calls, since
+/// im2col and GEMM results overwrite them before reading, which saves zero-filling megabytes
+/// on every convolution.
+fn with_scratch<T: bytemuck::Pod, R>(lens: [usize; 2], work: impl FnOnce(&mut [T], &mut [T]) -> R) -> R {
+    fn view<T: bytemuck::Pod>(words: &mut Vec<u64>, len: usize) -> &mut [T] {
+        let needed = (len * core::mem::size_of::<T>()).div_ceil(8);
+        if words.len() < needed {
+            words.resize(needed, 0);
+        }
+        &mut bytemuck::cast_slice_mut::<u64, T>(&mut words[..needed])[..len]
+    }
+    #[cfg(feature = "std")]
+    {
+        std::thread_local! {
+            static SCRATCH: core::cell::RefCell<[Vec<u64>; 2]> = const { core::cell::RefCell::new([Vec::new(), Vec::new()]) };
+        }
+        let mut work = Some(work);
+        let reused = SCRATCH.with(|cell| {
+            let mut buffers = cell.try_borrow_mut().ok()?;
+            let [a, b] = &mut *buffers;
+            let work = work.take()?;
+            Some(work(view(a, lens[0]), view(b, lens[1])))
+        });
+        if let Some(result) = reused {
+            return result;
+        }
+        // Only if a convolution ran inside another on this thread: fresh buffers.
+        let work = work.expect("scratch work runs once");
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        work(view(&mut a, lens[0]), view(&mut b, lens[1]))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        work(view(&mut a, lens[0]), view(&mut b, lens[1]))
+    }
+}
+
 fn weight_grad<T>(
     x: &FlexTensor,
     weight_dims: [usize; 4],
@@ -234,11 +326,10 @@ where
     let grad_len = channels_out * channels_per_group * kernel_h * kernel_w;
 
     // One chunk of images: dW += dY[O, n * P] . cols[C * kh * kw, n * P]^T, per group.
-    let add_chunk = |first: usize, acc: &mut Vec<T>, cols: &mut Vec<T>, dy: &mut Vec<T>| {
+    let add_chunk = |first: usize, acc: &mut Vec<T>| {
         let images = per_chunk.min(batch - first);
         let depth = images * positions;
-        cols.resize(geometry.rows() * depth, T::default());
-        dy.resize(channels_out * depth, T::default());
+        with_scratch::<T, _>([geometry.rows() * depth, channels_out * depth], |cols, dy| {
         for i in 0..images {
             let b = first + i;
             let image = &x_data[b * channels * height * width..(b + 1) * channels * height * width];
@@ -278,6 +369,7 @@ where
                 );
             }
         }
+        });
     };
 
     let starts: Vec<usize> = (0..batch).step_by(per_chunk).collect();
@@ -287,13 +379,12 @@ where
         starts
             .par_iter()
             .fold(
-                || (vec![T::default(); grad_len], Vec::new(), Vec::new()),
-                |(mut acc, mut cols, mut dy), &first| {
-                    add_chunk(first, &mut acc, &mut cols, &mut dy);
-                    (acc, cols, dy)
+                || vec![T::default(); grad_len],
+                |mut acc, &first| {
+                    add_chunk(first, &mut acc);
+                    acc
                 },
             )
-            .map(|(acc, _, _)| acc)
             .reduce(
                 || vec![T::default(); grad_len],
                 |mut a, b| {
@@ -304,9 +395,9 @@ where
     }
     #[cfg(not(feature = "rayon"))]
     {
-        let (mut acc, mut cols, mut dy) = (vec![T::default(); grad_len], Vec::new(), Vec::new());
+        let mut acc = vec![T::default(); grad_len];
         for &first in &starts {
-            add_chunk(first, &mut acc, &mut cols, &mut dy);
+            add_chunk(first, &mut acc);
         }
         acc
     }
@@ -394,11 +485,10 @@ where
 
     // One chunk: res[O, n * P] = W[O, rows] . cols[rows, n * P], then each image's rows of
     // P positions copied to its place.
-    let run_chunk = |first: usize, out: &mut [T], cols: &mut Vec<T>, res: &mut Vec<T>| {
+    let run_chunk = |first: usize, out: &mut [T]| {
         let images = out.len() / out_len;
         let depth = images * positions;
-        cols.resize(rows * depth, T::default());
-        res.resize(channels_out * depth, T::default());
+        with_scratch::<T, _>([rows * depth, channels_out * depth], |cols, res| {
         for i in 0..images {
             let b = first + i;
             geometry.unfold(&x_data[b * image_len..(b + 1) * image_len], cols, depth, i * positions);
@@ -436,6 +526,7 @@ where
                 }
             }
         }
+        });
     };
 
     #[cfg(feature = "rayon")]
@@ -444,16 +535,12 @@ where
         output
             .par_chunks_mut(per_chunk * out_len)
             .enumerate()
-            .for_each_init(
-                || (Vec::new(), Vec::new()),
-                |(cols, res), (index, out)| run_chunk(index * per_chunk, out, cols, res),
-            );
+            .for_each(|(index, out)| run_chunk(index * per_chunk, out));
     }
     #[cfg(not(feature = "rayon"))]
     {
-        let (mut cols, mut res) = (Vec::new(), Vec::new());
         for (index, out) in output.chunks_mut(per_chunk * out_len).enumerate() {
-            run_chunk(index * per_chunk, out, &mut cols, &mut res);
+            run_chunk(index * per_chunk, out);
         }
     }
     FlexTensor::new(
