@@ -39,8 +39,8 @@ impl FromStr for DeviceRequest {
             "gpu" => Some(Self::Cuda(0)),
             "ndarray" => Some(Self::NdArray),
             "libtorch" | "libtorch-cpu" => Some(Self::LibTorch),
-            _ if name.starts_with("libtorch-cuda") => gpu("libtorch-cuda").map(Self::LibTorchCuda),
-            _ => gpu("cuda").map(Self::Cuda),
+            _ => (gpu("libtorch-cuda").map(Self::LibTorchCuda))
+                .or_else(|| gpu("cuda").map(Self::Cuda)),
         };
         parsed.ok_or_else(|| {
             format!(

@@ -23,6 +23,7 @@ use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
 use burn_std::{Bytes, Shape, bf16, f16};
 
+use super::module::{cast_from_f32, cast_to_f32};
 use crate::{FlexTensor, Layout};
 
 /// GEMM depth (images x output positions) aimed for per chunk of the weight gradient: deep
@@ -100,38 +101,38 @@ pub fn conv2d_weight_backward(
     output_grad: FlexTensor,
     options: &ConvOptions<2>,
 ) -> FlexTensor {
-    let shape = weight.layout().shape().clone();
-    let dtype = weight.dtype();
     let dims = dims4(weight);
-    let grad = match dtype {
-        DType::F32 => Bytes::from_elems(weight_grad::<f32>(&x, dims, &output_grad, options)),
-        DType::F64 => Bytes::from_elems(weight_grad::<f64>(&x, dims, &output_grad, options)),
-        // gemm has no bf16, and f16 sums lose too much over a batch: work in f32.
-        DType::F16 => {
-            let grad = weight_grad::<f32>(&to_f32(&x), dims, &to_f32(&output_grad), options);
-            Bytes::from_elems(grad.into_iter().map(f16::from_f32).collect::<Vec<_>>())
-        }
-        DType::BF16 => {
-            let grad = weight_grad::<f32>(&to_f32(&x), dims, &to_f32(&output_grad), options);
-            Bytes::from_elems(grad.into_iter().map(bf16::from_f32).collect::<Vec<_>>())
-        }
-        dtype => panic!("conv2d_weight_backward: unsupported dtype {dtype:?}"),
+    let dense = |grad: Bytes| {
+        FlexTensor::new(grad, Layout::contiguous(weight.layout().shape().clone()), weight.dtype())
     };
-    FlexTensor::new(grad, Layout::contiguous(shape), dtype)
+    match weight.dtype() {
+        DType::F32 => dense(Bytes::from_elems(weight_grad::<f32>(&x, dims, &output_grad, options))),
+        DType::F64 => dense(Bytes::from_elems(weight_grad::<f64>(&x, dims, &output_grad, options))),
+        // gemm has no bf16, and f16 sums lose too much over a batch: half types work in f32.
+        DType::F16 => weight_grad_in_f32(x, dims, output_grad, options, f16::to_f32, f16::from_f32),
+        DType::BF16 => weight_grad_in_f32(x, dims, output_grad, options, bf16::to_f32, bf16::from_f32),
+        dtype => panic!("conv2d_weight_backward: unsupported dtype {dtype:?}"),
+    }
 }
 
-fn to_f32(tensor: &FlexTensor) -> FlexTensor {
-    let tensor = tensor.to_contiguous();
-    let values: Vec<f32> = match tensor.dtype() {
-        DType::F16 => tensor.storage::<f16>().iter().map(|v| v.to_f32()).collect(),
-        DType::BF16 => tensor.storage::<bf16>().iter().map(|v| v.to_f32()).collect(),
-        _ => tensor.storage::<f32>().to_vec(),
-    };
-    FlexTensor::new(
-        Bytes::from_elems(values),
-        Layout::contiguous(tensor.layout().shape().clone()),
-        DType::F32,
-    )
+/// A half-precision weight gradient computed in f32, through flex's own casts.
+fn weight_grad_in_f32<E: burn_backend::Element + bytemuck::Pod>(
+    x: FlexTensor,
+    weight_dims: [usize; 4],
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+    to_f32: fn(E) -> f32,
+    from_f32: fn(f32) -> E,
+) -> FlexTensor {
+    let grad = weight_grad::<f32>(
+        &cast_to_f32(x, to_f32),
+        weight_dims,
+        &cast_to_f32(output_grad, to_f32),
+        options,
+    );
+    let shape = Shape::from(weight_dims.to_vec());
+    let grad = FlexTensor::new(Bytes::from_elems(grad), Layout::contiguous(shape), DType::F32);
+    cast_from_f32(grad, from_f32)
 }
 
 fn dims4(tensor: &FlexTensor) -> [usize; 4] {
@@ -259,7 +260,7 @@ impl Geometry {
 /// Two scratch buffers of `lens` elements for `work`: kept per thread between calls, since
 /// im2col and GEMM results overwrite them before reading, which saves zero-filling megabytes
 /// on every convolution.
-fn with_scratch<T: bytemuck::Pod, R>(lens: [usize; 2], work: impl FnOnce(&mut [T], &mut [T]) -> R) -> R {
+fn with_scratch<T: bytemuck::Pod, R, F: FnOnce(&mut [T], &mut [T]) -> R>(lens: [usize; 2], work: F) -> R {
     fn view<T: bytemuck::Pod>(words: &mut Vec<u64>, len: usize) -> &mut [T] {
         let needed = (len * core::mem::size_of::<T>()).div_ceil(8);
         if words.len() < needed {
@@ -267,31 +268,26 @@ fn with_scratch<T: bytemuck::Pod, R>(lens: [usize; 2], work: impl FnOnce(&mut [T
         }
         &mut bytemuck::cast_slice_mut::<u64, T>(&mut words[..needed])[..len]
     }
+    let fresh = |work: F| {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        work(view(&mut a, lens[0]), view(&mut b, lens[1]))
+    };
     #[cfg(feature = "std")]
     {
         std::thread_local! {
             static SCRATCH: core::cell::RefCell<[Vec<u64>; 2]> = const { core::cell::RefCell::new([Vec::new(), Vec::new()]) };
         }
-        let mut work = Some(work);
-        let reused = SCRATCH.with(|cell| {
-            let mut buffers = cell.try_borrow_mut().ok()?;
-            let [a, b] = &mut *buffers;
-            let work = work.take()?;
-            Some(work(view(a, lens[0]), view(b, lens[1])))
-        });
-        if let Some(result) = reused {
-            return result;
-        }
-        // Only if a convolution ran inside another on this thread: fresh buffers.
-        let work = work.expect("scratch work runs once");
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        work(view(&mut a, lens[0]), view(&mut b, lens[1]))
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffers) => {
+                let [a, b] = &mut *buffers;
+                work(view(a, lens[0]), view(b, lens[1]))
+            }
+            // A convolution inside another on this thread: its own buffers.
+            Err(_) => fresh(work),
+        })
     }
     #[cfg(not(feature = "std"))]
-    {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        work(view(&mut a, lens[0]), view(&mut b, lens[1]))
-    }
+    fresh(work)
 }
 
 fn weight_grad<T>(
@@ -329,7 +325,7 @@ where
     let add_chunk = |first: usize, acc: &mut Vec<T>| {
         let images = per_chunk.min(batch - first);
         let depth = images * positions;
-        with_scratch::<T, _>([geometry.rows() * depth, channels_out * depth], |cols, dy| {
+        with_scratch::<T, _, _>([geometry.rows() * depth, channels_out * depth], |cols, dy| {
         for i in 0..images {
             let b = first + i;
             let image = &x_data[b * channels * height * width..(b + 1) * channels * height * width];
@@ -488,7 +484,7 @@ where
     let run_chunk = |first: usize, out: &mut [T]| {
         let images = out.len() / out_len;
         let depth = images * positions;
-        with_scratch::<T, _>([rows * depth, channels_out * depth], |cols, res| {
+        with_scratch::<T, _, _>([rows * depth, channels_out * depth], |cols, res| {
         for i in 0..images {
             let b = first + i;
             geometry.unfold(&x_data[b * image_len..(b + 1) * image_len], cols, depth, i * positions);
