@@ -1,13 +1,13 @@
-//! Convolutions on the CPU backend and their gradients (aelab patches burn-flex's, see
-//! `vendor/burn-flex/src/ops/conv2d_batched.rs`) against direct loops over the definition,
-//! for the shapes the model uses and for strides, paddings, dilations and groups it does not.
+//! Convolutions and their gradients against direct loops over the definition, for the shapes
+//! the model uses and for strides, paddings, dilations and groups it does not, on the two
+//! backends whose convolution aelab patches: flex (`vendor/burn-flex/src/ops/conv2d_batched.rs`)
+//! and, with `--features tch`, LibTorch (`vendor/burn-tch/src/ops/conv_backward.rs`).
 
 use burn::backend::{Autodiff, Flex};
+use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor, TensorData, Tolerance};
-
-type A = Autodiff<Flex>;
 
 struct Case {
     batch: usize,
@@ -65,16 +65,16 @@ impl Case {
         }
     }
 
-    fn check(&self) {
+    fn check<B: Backend>(&self) {
         let device = Default::default();
         let [h, w] = self.size;
-        let x = Tensor::<A, 4>::random(
+        let x = Tensor::<Autodiff<B>, 4>::random(
             [self.batch, self.channels_in, h, w],
             Distribution::Default,
             &device,
         )
         .require_grad();
-        let weight = Tensor::<A, 4>::random(
+        let weight = Tensor::<Autodiff<B>, 4>::random(
             [
                 self.channels_out,
                 self.channels_in / self.groups,
@@ -86,7 +86,7 @@ impl Case {
         )
         .require_grad();
         let [oh, ow] = self.out();
-        let upstream = Tensor::<A, 4>::random(
+        let upstream = Tensor::<Autodiff<B>, 4>::random(
             [self.batch, self.channels_out, oh, ow],
             Distribution::Default,
             &device,
@@ -96,7 +96,7 @@ impl Case {
         let y_values = y.clone().inner().into_data();
         let grads = (y * upstream.clone()).sum().backward();
 
-        let values = |t: Tensor<Flex, 4>| t.into_data().to_vec::<f32>().unwrap();
+        let values = |t: Tensor<B, 4>| t.into_data().to_vec::<f32>().unwrap();
         let (xs, ws, dy) = (
             values(x.clone().inner()),
             values(weight.clone().inner()),
@@ -146,37 +146,35 @@ fn same(kernel: usize, channels_in: usize, channels_out: usize, size: usize) -> 
     }
 }
 
-#[test]
-fn same_padded_convolutions_as_the_model_runs_them() {
+fn same_padded_convolutions_as_the_model_runs_them<B: Backend>() {
     for kernel in [1, 3, 5] {
-        same(kernel, 4, 6, 7).check();
+        same(kernel, 4, 6, 7).check::<B>();
     }
     // Large enough that the weight gradient takes several chunks of images.
     Case {
         batch: 45,
         ..same(3, 2, 3, 7)
     }
-    .check();
+    .check::<B>();
     Case {
         batch: 5,
         ..same(3, 3, 2, 28)
     }
-    .check();
+    .check::<B>();
     // Not square, and a kernel wider than the image.
     Case {
         size: [5, 9],
         ..same(3, 2, 3, 5)
     }
-    .check();
+    .check::<B>();
     Case {
         size: [3, 2],
         ..same(5, 2, 3, 3)
     }
-    .check();
+    .check::<B>();
 }
 
-#[test]
-fn strides_paddings_dilations_and_groups() {
+fn strides_paddings_dilations_and_groups<B: Backend>() {
     let base = same(3, 4, 6, 9);
     for case in [
         Case {
@@ -206,6 +204,28 @@ fn strides_paddings_dilations_and_groups() {
             ..base
         },
     ] {
-        case.check();
+        case.check::<B>();
     }
+}
+
+#[test]
+fn flex_same_padded_convolutions_as_the_model_runs_them() {
+    same_padded_convolutions_as_the_model_runs_them::<Flex>();
+}
+
+#[test]
+fn flex_strides_paddings_dilations_and_groups() {
+    strides_paddings_dilations_and_groups::<Flex>();
+}
+
+#[cfg(feature = "tch")]
+#[test]
+fn libtorch_same_padded_convolutions_as_the_model_runs_them() {
+    same_padded_convolutions_as_the_model_runs_them::<burn::backend::LibTorch>();
+}
+
+#[cfg(feature = "tch")]
+#[test]
+fn libtorch_strides_paddings_dilations_and_groups() {
+    strides_paddings_dilations_and_groups::<burn::backend::LibTorch>();
 }
