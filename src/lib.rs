@@ -9,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod experiment;
 pub mod fsutil;
+pub mod heap;
 pub mod interrupt;
 pub mod model;
 pub mod report;

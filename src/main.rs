@@ -15,6 +15,7 @@ use aelab::error::{INTERRUPTED, InputError, exit_code};
 use aelab::experiment::hyper::{HyperSet, parse_sweep};
 use aelab::experiment::runner::Plan;
 use aelab::experiment::{autoencoder, classifier, menu};
+use aelab::heap;
 use aelab::model::AutoencoderConfig;
 use aelab::model::store::{self, StoreError};
 use aelab::train::classifier::Labelled;
@@ -22,6 +23,7 @@ use aelab::train::classifier::Labelled;
 fn main() -> ExitCode {
     #[cfg(feature = "tch")]
     device::openmp_spins_briefly();
+    heap::keep_freed_memory();
     quiet_panics();
     let cli = match Cli::try_parse_from(rewrite_seed_flags(std::env::args_os())) {
         Ok(cli) => cli,

@@ -30,7 +30,10 @@ pub const BACKEND: &str = if cfg!(feature = "cuda") {
     "flex"
 };
 
+/// The device, with malloc tuned as the `aelab` binary tunes it (`aelab::heap`), so a bench
+/// step costs what a step in the app costs.
 pub fn device() -> burn::tensor::Device<Compute> {
+    aelab::heap::keep_freed_memory();
     Default::default()
 }
 

@@ -231,24 +231,24 @@ impl Geometry {
                     if first == last {
                         continue;
                     }
-                    // dst[q] = plane[q + shift], clipped to the plane at both ends.
+                    // dst[q] = plane[q + shift] for the valid rows, clipped to the plane at
+                    // both ends; whatever the clipping leaves out lies in the wrapped columns
+                    // zeroed below.
                     let shift = dh * width as isize + dw;
                     let (q0, q1) = ((first * width) as isize, (last * width) as isize);
                     let src0 = (q0 + shift).max(0);
                     let src1 = (q1 + shift).min(plane_len as isize).max(src0);
                     let (d0, d1) = ((src0 - shift) as usize, (src1 - shift) as usize);
-                    dst[q0 as usize..d0].fill(zero);
-                    dst[d1..q1 as usize].fill(zero);
                     dst[d0..d1].copy_from_slice(&plane[src0 as usize..src1 as usize]);
                     // Columns that read past the row's end (or before its start) got the
-                    // neighbouring row's pixels: they read padding.
+                    // neighbouring row's pixels: they read padding. Zeroed with plain stores,
+                    // column by column down the rows: a memset call per row cost more than the
+                    // one or two values it wrote.
                     let wrapped = dw.unsigned_abs().min(width);
-                    for oh in first..last {
-                        let line = &mut dst[oh * width..(oh + 1) * width];
-                        if dw > 0 {
-                            line[width - wrapped..].fill(zero);
-                        } else if dw < 0 {
-                            line[..wrapped].fill(zero);
+                    let first_column = if dw > 0 { width - wrapped } else { 0 };
+                    for column in first_column..first_column + wrapped {
+                        for oh in first..last {
+                            dst[oh * width + column] = zero;
                         }
                     }
                 }
