@@ -6,6 +6,12 @@ impl<E: TchElement> ActivationOps<Self> for LibTorch<E> {
         tensor.unary_ops(|mut tensor| tensor.relu_(), |tensor| tensor.relu())
     }
 
+    // aelab: libtorch's one-pass backward instead of burn's mask plus masked copy. The mask
+    // is `input <= 0` (autodiff hands over ReLU's input), as in burn's default.
+    fn relu_backward(input: TchTensor, grad: TchTensor) -> TchTensor {
+        TchTensor::new(input.tensor.threshold_backward(&grad.tensor, 0))
+    }
+
     fn gelu(tensor: TchTensor) -> TchTensor {
         tensor.unary_ops(
             |mut tensor| tensor.gelu_("none"),
