@@ -5,8 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::model::TrainBackend;
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::backend::AutodiffBackend;
 
 use crate::error::InputError;
 
@@ -231,7 +231,7 @@ pub fn openmp_spins_briefly() {
 /// Work that runs on whichever autodiff backend was chosen.
 pub trait BackendJob {
     type Output;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
+    fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output;
 }
 
 /// Run `job` on the backend `compute` names.

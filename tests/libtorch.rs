@@ -8,8 +8,9 @@ mod common;
 
 use aelab::data::dataset::{Split, image_batch};
 use aelab::data::idx::Images;
+use aelab::model::batch_norm::BatchNorm2d;
 use aelab::model::seeded::init_seeded;
-use aelab::model::{AutoencoderConfig, ClassifierConfig};
+use aelab::model::{AutoencoderConfig, ClassifierConfig, ModelBackend, TrainBackend};
 use aelab::train::autoencoder::train_autoencoder;
 use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
 use aelab::train::progress::Silent;
@@ -17,7 +18,7 @@ use aelab::train::{EpochStats, Schedule};
 use burn::backend::libtorch::LibTorchDevice;
 use burn::backend::{Autodiff, Flex, LibTorch};
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
 
 /// Relative difference allowed between the two backends' losses and outputs after
 /// ten steps: measured about 1e-7 here (2 epochs of 5 steps), so this leaves room for
@@ -67,7 +68,7 @@ fn assert_same_history(flex: &[EpochStats], torch: &[EpochStats]) {
 }
 
 /// The trained model's reconstruction of a few images, as plain numbers.
-fn reconstruct<B: AutodiffBackend>(
+fn reconstruct<B: TrainBackend>(
     images: &Images,
     run_on: &B::Device,
 ) -> (Vec<EpochStats>, Vec<f32>) {
@@ -103,7 +104,7 @@ fn autoencoder_training_matches_flex() {
     );
 }
 
-fn classify<B: AutodiffBackend>(
+fn classify<B: TrainBackend>(
     images: &Images,
     labels: &[u8],
     run_on: &B::Device,
@@ -132,6 +133,68 @@ fn classifier_stages_match_flex() {
     let torch = classify::<Autodiff<LibTorch>>(&images, &labels, &LibTorchDevice::Cpu);
     assert_eq!(torch.len(), 4, "two frozen epochs, then two of everything");
     assert_same_history(&flex, &torch);
+}
+
+/// One training step of BatchNorm and one evaluation on `B`, from the same numbers: the
+/// output, the gradients of input, scale and shift, the running statistics after the step
+/// and the evaluation output, each flattened.
+fn batch_norm_step<B: TrainBackend>(inputs: &[Vec<f32>; 2], run_on: &B::Device) -> Vec<Vec<f32>> {
+    let shape = [6, 5, 7, 4];
+    let tensor = |values: &Vec<f32>| {
+        Tensor::<B, 4>::from_data(TensorData::new(values.clone(), shape), run_on)
+    };
+    let flat = |data: TensorData| data.to_vec::<f32>().unwrap();
+    let norm = BatchNorm2d::<B>::new(shape[1], 1e-3, 0.01, run_on);
+    let x = tensor(&inputs[0]).require_grad();
+    let y = norm.forward(x.clone());
+    let grads = (y.clone() * tensor(&inputs[1])).sum().backward();
+    let eval = norm.valid().forward(tensor(&inputs[1]).inner());
+    vec![
+        flat(y.into_data()),
+        flat(x.grad(&grads).unwrap().into_data()),
+        flat(norm.gamma.val().grad(&grads).unwrap().into_data()),
+        flat(norm.beta.val().grad(&grads).unwrap().into_data()),
+        flat(norm.running_mean.value().into_data()),
+        flat(norm.running_var.value().into_data()),
+        flat(eval.into_data()),
+    ]
+}
+
+/// LibTorch runs BatchNorm as its own fused kernels (`native_batch_norm` and its backward),
+/// flex as aelab's (`batch_norm_cpu`, which a unit test holds to burn's `BatchNorm`).
+#[test]
+fn fused_batch_norm_matches_flex() {
+    const { assert!(<Autodiff<LibTorch> as ModelBackend>::FUSED_BATCH_NORM) };
+    // Post-ReLU-like values with a per-element offset, so channels differ in mean and spread.
+    let inputs = [0.37f32, 0.11].map(|step| {
+        (0..6 * 5 * 7 * 4)
+            .map(|i| ((i as f32 * step).sin() * 2.0 + (i % 5) as f32).max(0.0))
+            .collect::<Vec<_>>()
+    });
+    let flex = batch_norm_step::<Autodiff<Flex>>(&inputs, &Default::default());
+    let torch = batch_norm_step::<Autodiff<LibTorch>>(&inputs, &LibTorchDevice::Cpu);
+    let names = [
+        "output",
+        "dx",
+        "dgamma",
+        "dbeta",
+        "running mean",
+        "running var",
+        "eval",
+    ];
+    for ((name, f), t) in names.iter().zip(&flex).zip(&torch) {
+        assert_eq!(f.len(), t.len(), "{name}");
+        let scale = f.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let worst = f
+            .iter()
+            .zip(t)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            f64::from(worst / scale) <= TOLERANCE,
+            "{name}: differs by up to {worst} (largest value {scale})"
+        );
+    }
 }
 
 /// The binary finds libtorch by itself (an rpath set at build time) and says where it runs.

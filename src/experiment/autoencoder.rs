@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::TrainBackend;
 use burn::module::AutodiffModule;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::hyper::{AeHyper, AeParam, HyperSet};
 use super::menu::{Prompter, Reply};
@@ -46,7 +46,7 @@ pub struct Experiment<'a> {
 impl BackendJob for Experiment<'_> {
     type Output = anyhow::Result<()>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let mut lab = Lab::<B> {
             images: self.images,
             split: Split::new(self.images.count, self.seed),
@@ -60,7 +60,7 @@ impl BackendJob for Experiment<'_> {
 }
 
 /// Everything a run needs, on backend `B`.
-struct Lab<'a, B: AutodiffBackend> {
+struct Lab<'a, B: TrainBackend> {
     images: &'a Images,
     split: Split,
     seed: u64,
@@ -69,7 +69,7 @@ struct Lab<'a, B: AutodiffBackend> {
     device: B::Device,
 }
 
-impl<B: AutodiffBackend> Kind for Lab<'_, B> {
+impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = AeHyper;
     type Outcome = Outcome;
     type Run = AutoencoderRun<B>;
@@ -198,7 +198,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     }
 }
 
-impl<B: AutodiffBackend> Lab<'_, B> {
+impl<B: TrainBackend> Lab<'_, B> {
     /// Save a run's model as `out/NAME.mpk` + `NAME.json`.
     fn save(&self, run: &AutoencoderRun<B>, name: &str) -> anyhow::Result<()> {
         let last = run.last();

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::TrainBackend;
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::hyper::{ClHyper, ClParam, HyperSet};
 use super::menu::{Prompter, Reply};
@@ -60,7 +60,7 @@ pub struct Experiment<'a> {
 impl BackendJob for Experiment<'_> {
     type Output = anyhow::Result<()>;
 
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
+    fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let (autoencoder, card) = store::load::<AutoencoderConfig, B>(self.autoencoder, &device)?;
         let mut lab = Lab::<B> {
             train: self.train,
@@ -81,7 +81,7 @@ impl BackendJob for Experiment<'_> {
 }
 
 /// Everything a run needs, on backend `B`.
-struct Lab<'a, B: AutodiffBackend> {
+struct Lab<'a, B: TrainBackend> {
     train: Labelled<'a>,
     test: Labelled<'a>,
     split: Split,
@@ -97,7 +97,7 @@ struct Lab<'a, B: AutodiffBackend> {
     device: B::Device,
 }
 
-impl<B: AutodiffBackend> Kind for Lab<'_, B> {
+impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = ClHyper;
     type Outcome = ClFigures;
     type Run = ClassifierRun<B>;
@@ -211,7 +211,7 @@ impl<B: AutodiffBackend> Kind for Lab<'_, B> {
     }
 }
 
-impl<B: AutodiffBackend> Lab<'_, B> {
+impl<B: TrainBackend> Lab<'_, B> {
     fn config(&self, hyper: &ClHyper) -> ClassifierConfig {
         ClassifierConfig {
             encoder: EncoderConfig {

@@ -3,6 +3,7 @@
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::backend::ModelBackend;
 use super::decoder::{Decoder, DecoderConfig};
 use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
 use super::seeded::Build;
@@ -72,7 +73,7 @@ impl AutoencoderConfig {
         }
     }
 
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Autoencoder<B> {
+    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Autoencoder<B> {
         Autoencoder {
             encoder: self.encoder().init(device),
             decoder: self.decoder().init(device),
@@ -81,19 +82,19 @@ impl AutoencoderConfig {
 }
 
 impl Build for AutoencoderConfig {
-    type Module<B: Backend> = Autoencoder<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Autoencoder<B> {
+    type Module<B: ModelBackend> = Autoencoder<B>;
+    fn build<B: ModelBackend>(&self, device: &B::Device) -> Autoencoder<B> {
         self.init(device)
     }
 }
 
 #[derive(Module, Debug)]
-pub struct Autoencoder<B: Backend> {
+pub struct Autoencoder<B: ModelBackend> {
     pub encoder: Encoder<B>,
     pub decoder: Decoder<B>,
 }
 
-impl<B: Backend> Autoencoder<B> {
+impl<B: ModelBackend> Autoencoder<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
         self.decoder.forward(self.encoder.forward(images))
     }

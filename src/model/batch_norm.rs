@@ -8,9 +8,12 @@
 
 use burn::module::{Param, RunningState};
 use burn::prelude::*;
+use burn::tensor::TensorPrimitive;
+
+use super::backend::ModelBackend;
 
 #[derive(Module, Debug)]
-pub struct BatchNorm2d<B: Backend> {
+pub struct BatchNorm2d<B: ModelBackend> {
     pub gamma: Param<Tensor<B, 1>>,
     pub beta: Param<Tensor<B, 1>>,
     pub running_mean: RunningState<Tensor<B, 1>>,
@@ -20,7 +23,7 @@ pub struct BatchNorm2d<B: Backend> {
     pub epsilon: f64,
 }
 
-impl<B: Backend> BatchNorm2d<B> {
+impl<B: ModelBackend> BatchNorm2d<B> {
     pub fn new(channels: usize, epsilon: f64, momentum: f64, device: &B::Device) -> Self {
         Self {
             gamma: Param::from_tensor(Tensor::ones([channels], device)),
@@ -44,15 +47,18 @@ impl<B: Backend> BatchNorm2d<B> {
     }
 
     fn forward_train(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let [batch, channels, height, width] = x.dims();
-        let count = (batch * height * width) as f64;
-        let mean = channel_sums(x.clone()).div_scalar(count);
-        let mean_of_squares = channel_sums(x.clone().square()).div_scalar(count);
-        // The biased variance, as burn and Keras use; rounding can take it just below zero.
-        let var = (mean_of_squares - mean.clone().square()).clamp_min(0.0);
+        self.forward_train_with(x, B::FUSED_BATCH_NORM)
+    }
 
-        let update = |running: &RunningState<Tensor<B, 1>>, batch_value: &Tensor<B, 4>| {
-            let new = batch_value.clone().detach().reshape([channels]);
+    /// `fused` picks the backend's fused kernels over burn's ops (tests run both on flex).
+    fn forward_train_with(&self, x: Tensor<B, 4>, fused: bool) -> Tensor<B, 4> {
+        let (y, mean, var) = if fused {
+            self.forward_fused(x)
+        } else {
+            self.forward_generic(x)
+        };
+        let update = |running: &RunningState<Tensor<B, 1>>, batch_value: Tensor<B, 1>| {
+            let new = batch_value.detach();
             let old = running.value_sync().to_device(&new.device());
             running.update(
                 old.mul_scalar(1.0 - self.momentum)
@@ -60,10 +66,42 @@ impl<B: Backend> BatchNorm2d<B> {
                     .detach(),
             );
         };
-        update(&self.running_mean, &mean);
-        update(&self.running_var, &var);
+        update(&self.running_mean, mean);
+        update(&self.running_var, var);
+        y
+    }
 
-        self.normalize(x, mean, var)
+    /// The output and the batch's per-channel mean and biased variance, from burn's ops.
+    fn forward_generic(&self, x: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>) {
+        let [batch, channels, height, width] = x.dims();
+        let count = (batch * height * width) as f64;
+        let mean = channel_sums(x.clone()).div_scalar(count);
+        let mean_of_squares = channel_sums(x.clone().square()).div_scalar(count);
+        // The biased variance, as burn and Keras use; rounding can take it just below zero.
+        let var = (mean_of_squares - mean.clone().square()).clamp_min(0.0);
+        let y = self.normalize(x, mean.clone(), var.clone());
+        (y, mean.reshape([channels]), var.reshape([channels]))
+    }
+
+    /// The same from the backend's fused kernels, one node for autodiff.
+    fn forward_fused(&self, x: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 1>, Tensor<B, 1>) {
+        let float = |t: Tensor<B, 1>| t.into_primitive().tensor();
+        let [y, mean, invstd] = B::fused_batch_norm(
+            x.into_primitive().tensor(),
+            float(self.gamma.val()),
+            float(self.beta.val()),
+            self.epsilon,
+        );
+        let invstd = Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(invstd));
+        let var = invstd
+            .powi_scalar(-2)
+            .sub_scalar(self.epsilon)
+            .clamp_min(0.0);
+        (
+            Tensor::from_primitive(TensorPrimitive::Float(y)),
+            Tensor::from_primitive(TensorPrimitive::Float(mean)),
+            var,
+        )
     }
 
     /// `(x - mean) / sqrt(var + eps) * gamma + beta` as one scale and one shift per channel.
@@ -130,7 +168,16 @@ mod tests {
     }
 
     #[test]
-    fn matches_burns_batch_norm_in_training_and_eval() {
+    fn fused_kernels_match_burns_batch_norm_in_training_and_eval() {
+        matches_burns_batch_norm(true);
+    }
+
+    #[test]
+    fn generic_ops_match_burns_batch_norm_in_training_and_eval() {
+        matches_burns_batch_norm(false);
+    }
+
+    fn matches_burns_batch_norm(fused: bool) {
         let device = Default::default();
         let (ours, theirs) = pair(6);
         for step in 0..3 {
@@ -141,7 +188,7 @@ mod tests {
             let x_ours = Tensor::<A, 4>::from_inner(x.clone()).require_grad();
             let x_theirs = Tensor::<A, 4>::from_inner(x).require_grad();
             let weights = Tensor::<A, 4>::random([8, 6, 5, 7], Distribution::Default, &device);
-            let y_ours = ours.forward(x_ours.clone());
+            let y_ours = ours.forward_train_with(x_ours.clone(), fused);
             let y_theirs = theirs.forward(x_theirs.clone());
             assert!(relative_error(y_ours.clone().inner(), y_theirs.clone().inner()) < 1e-5);
 

@@ -7,6 +7,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::PaddedConvOptions;
 
+use super::backend::ModelBackend;
 use super::batch_norm::BatchNorm2d;
 
 /// Keras' BatchNormalization defaults, which the seed used. burn's `momentum` is the weight
@@ -15,12 +16,12 @@ const BATCH_NORM_EPSILON: f64 = 1e-3;
 const BATCH_NORM_MOMENTUM: f64 = 0.01;
 
 #[derive(Module, Debug)]
-pub struct ConvBlock<B: Backend> {
+pub struct ConvBlock<B: ModelBackend> {
     conv: Conv2d<B>,
     norm: BatchNorm2d<B>,
 }
 
-impl<B: Backend> ConvBlock<B> {
+impl<B: ModelBackend> ConvBlock<B> {
     pub fn new(channels_in: usize, channels_out: usize, kernel: usize, device: &B::Device) -> Self {
         let conv = Conv2dConfig::new([channels_in, channels_out], [kernel, kernel])
             .with_padding(PaddingConfig2d::Same)

@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
+use super::backend::ModelBackend;
 use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
 use super::seeded::{Build, init_seeded};
 
@@ -71,7 +72,7 @@ impl ClassifierConfig {
     }
 
     /// A classifier with fresh weights everywhere (the shape a saved one is loaded into).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Classifier<B> {
+    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Classifier<B> {
         Classifier {
             encoder: self.encoder.init(device),
             head: self.head().build(device),
@@ -79,7 +80,7 @@ impl ClassifierConfig {
     }
 
     /// A classifier on a trained encoder (its first K blocks), with a head drawn from `seed`.
-    pub fn on_encoder<B: Backend>(
+    pub fn on_encoder<B: ModelBackend>(
         &self,
         encoder: Encoder<B>,
         seed: u64,
@@ -101,9 +102,9 @@ pub struct HeadConfig {
 }
 
 impl Build for HeadConfig {
-    type Module<B: Backend> = Head<B>;
+    type Module<B: ModelBackend> = Head<B>;
 
-    fn build<B: Backend>(&self, device: &B::Device) -> Head<B> {
+    fn build<B: ModelBackend>(&self, device: &B::Device) -> Head<B> {
         // Glorot uniform, as Keras' Dense layers start.
         let linear = |inputs, outputs| {
             LinearConfig::new(inputs, outputs)
@@ -118,12 +119,12 @@ impl Build for HeadConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Head<B: Backend> {
+pub struct Head<B: ModelBackend> {
     fc: Linear<B>,
     out: Linear<B>,
 }
 
-impl<B: Backend> Head<B> {
+impl<B: ModelBackend> Head<B> {
     /// Encoder features `[batch, C, H, W]` to class scores `[batch, classes]`.
     pub fn forward(&self, features: Tensor<B, 4>) -> Tensor<B, 2> {
         let flat: Tensor<B, 2> = features.flatten(1, 3);
@@ -132,12 +133,12 @@ impl<B: Backend> Head<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct Classifier<B: Backend> {
+pub struct Classifier<B: ModelBackend> {
     pub encoder: Encoder<B>,
     pub head: Head<B>,
 }
 
-impl<B: Backend> Classifier<B> {
+impl<B: ModelBackend> Classifier<B> {
     /// Images `[batch, 1, H, W]` to class scores `[batch, classes]`.
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         self.head.forward(self.encoder.forward(images))

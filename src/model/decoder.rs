@@ -8,6 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
+use super::backend::ModelBackend;
 use super::block::{ConvBlock, convolve, layer_width};
 use super::encoder::POOLED_LAYERS;
 
@@ -19,7 +20,7 @@ pub struct DecoderConfig {
 }
 
 impl DecoderConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Decoder<B> {
+    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Decoder<B> {
         let top = self.layers - 1;
         let blocks = (0..self.layers)
             .map(|i| {
@@ -40,12 +41,12 @@ impl DecoderConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Decoder<B: Backend> {
+pub struct Decoder<B: ModelBackend> {
     pub(crate) blocks: Vec<ConvBlock<B>>,
     output: Conv2d<B>,
 }
 
-impl<B: Backend> Decoder<B> {
+impl<B: ModelBackend> Decoder<B> {
     pub fn forward(&self, mut x: Tensor<B, 4>) -> Tensor<B, 4> {
         let first_upsampled = self.blocks.len() - POOLED_LAYERS;
         for (i, block) in self.blocks.iter().enumerate() {

@@ -5,6 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::backend::ModelBackend;
 use super::block::{ConvBlock, layer_width};
 
 /// How many of the first layers are followed by 2x2 max pooling (and, mirrored, how many
@@ -19,7 +20,7 @@ pub struct EncoderConfig {
 }
 
 impl EncoderConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Encoder<B> {
+    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Encoder<B> {
         let blocks = (0..self.layers)
             .map(|i| {
                 let channels_in = if i == 0 {
@@ -48,12 +49,12 @@ impl EncoderConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Encoder<B: Backend> {
+pub struct Encoder<B: ModelBackend> {
     pub(crate) blocks: Vec<ConvBlock<B>>,
     pool: MaxPool2d,
 }
 
-impl<B: Backend> Encoder<B> {
+impl<B: ModelBackend> Encoder<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_blocks(x, self.blocks.len())
     }

@@ -3,7 +3,9 @@
 //! backend is chosen in main.
 
 pub mod autoencoder;
+pub mod backend;
 pub mod batch_norm;
+pub mod batch_norm_cpu;
 pub mod block;
 pub mod classifier;
 pub mod decoder;
@@ -12,6 +14,7 @@ pub mod seeded;
 pub mod store;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
+pub use backend::{ModelBackend, TrainBackend};
 pub use classifier::{Classifier, ClassifierConfig};
 pub use decoder::{Decoder, DecoderConfig};
 pub use encoder::{Encoder, EncoderConfig};

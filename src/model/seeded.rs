@@ -8,10 +8,12 @@ use burn::module::Module;
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 
+use super::backend::ModelBackend;
+
 /// A configuration that builds the same module on any backend.
 pub trait Build {
-    type Module<B: Backend>: Module<B>;
-    fn build<B: Backend>(&self, device: &B::Device) -> Self::Module<B>;
+    type Module<B: ModelBackend>: Module<B>;
+    fn build<B: ModelBackend>(&self, device: &B::Device) -> Self::Module<B>;
 }
 
 /// flex's random generator is one for the whole process: every draw of fresh weights (seeded
@@ -29,7 +31,7 @@ pub fn drawing_weights<T>(draw: impl FnOnce() -> T) -> T {
 }
 
 /// Build `config`'s module with weights drawn from `seed` (on the CPU), on `device`.
-pub fn init_seeded<C: Build, B: Backend>(
+pub fn init_seeded<C: Build, B: ModelBackend>(
     config: &C,
     seed: u64,
     device: &B::Device,

@@ -15,6 +15,7 @@ use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
+use super::backend::ModelBackend;
 use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
 use crate::fsutil;
 
@@ -29,28 +30,28 @@ pub enum ModelKind {
 /// An architecture that can be saved and rebuilt from its card.
 pub trait Architecture: Copy + Debug + PartialEq + Serialize + DeserializeOwned {
     const KIND: ModelKind;
-    type Model<B: Backend>: Module<B>;
+    type Model<B: ModelBackend>: Module<B>;
     /// Whether the architecture and image size make sense (a hand-edited card may not).
     fn check(&self, height: usize, width: usize) -> Result<(), String>;
-    fn init<B: Backend>(&self, device: &B::Device) -> Self::Model<B>;
+    fn init<B: ModelBackend>(&self, device: &B::Device) -> Self::Model<B>;
     /// The length of every list of blocks: burn panics when a record's lengths differ, so
     /// they are compared before loading.
     fn block_counts(&self) -> Vec<usize>;
-    fn record_block_counts<B: Backend>(
+    fn record_block_counts<B: ModelBackend>(
         record: &<Self::Model<B> as Module<B>>::Record,
     ) -> Vec<usize>;
 }
 
 impl Architecture for AutoencoderConfig {
     const KIND: ModelKind = ModelKind::Autoencoder;
-    type Model<B: Backend> = Autoencoder<B>;
+    type Model<B: ModelBackend> = Autoencoder<B>;
 
     fn check(&self, height: usize, width: usize) -> Result<(), String> {
         self.validate()?;
         Self::check_image_size(height, width)
     }
 
-    fn init<B: Backend>(&self, device: &B::Device) -> Autoencoder<B> {
+    fn init<B: ModelBackend>(&self, device: &B::Device) -> Autoencoder<B> {
         AutoencoderConfig::init(self, device)
     }
 
@@ -58,14 +59,14 @@ impl Architecture for AutoencoderConfig {
         vec![self.layers, self.layers]
     }
 
-    fn record_block_counts<B: Backend>(record: &AutoencoderRecord<B>) -> Vec<usize> {
+    fn record_block_counts<B: ModelBackend>(record: &AutoencoderRecord<B>) -> Vec<usize> {
         vec![record.encoder.blocks.len(), record.decoder.blocks.len()]
     }
 }
 
 impl Architecture for ClassifierConfig {
     const KIND: ModelKind = ModelKind::Classifier;
-    type Model<B: Backend> = Classifier<B>;
+    type Model<B: ModelBackend> = Classifier<B>;
 
     fn check(&self, height: usize, width: usize) -> Result<(), String> {
         self.validate()?;
@@ -78,7 +79,7 @@ impl Architecture for ClassifierConfig {
         Ok(())
     }
 
-    fn init<B: Backend>(&self, device: &B::Device) -> Classifier<B> {
+    fn init<B: ModelBackend>(&self, device: &B::Device) -> Classifier<B> {
         ClassifierConfig::init(self, device)
     }
 
@@ -86,7 +87,7 @@ impl Architecture for ClassifierConfig {
         vec![self.encoder.layers]
     }
 
-    fn record_block_counts<B: Backend>(record: &ClassifierRecord<B>) -> Vec<usize> {
+    fn record_block_counts<B: ModelBackend>(record: &ClassifierRecord<B>) -> Vec<usize> {
         vec![record.encoder.blocks.len()]
     }
 }
@@ -184,7 +185,7 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
 
 /// Save `model` as `dir/NAME.mpk` + `dir/NAME.json`. An existing model of that name is
 /// replaced only once both new files are complete.
-pub fn save<A: Architecture, B: Backend>(
+pub fn save<A: Architecture, B: ModelBackend>(
     model: &A::Model<B>,
     card: &ModelCard<A>,
     dir: &Path,
@@ -257,7 +258,7 @@ pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreErro
 }
 
 /// Load a model saved by [`save`], given `NAME`, `NAME.mpk` or `NAME.json`.
-pub fn load<A: Architecture, B: Backend>(
+pub fn load<A: Architecture, B: ModelBackend>(
     path: &Path,
     device: &B::Device,
 ) -> Result<(A::Model<B>, ModelCard<A>), StoreError> {

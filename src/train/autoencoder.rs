@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
+use crate::model::{ModelBackend, TrainBackend};
 use burn::module::AutodiffModule;
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
 use super::progress::Progress;
 use super::{
@@ -20,7 +20,7 @@ use crate::model::seeded::init_seeded;
 use crate::model::{Autoencoder, AutoencoderConfig};
 
 /// A finished training run.
-pub struct AutoencoderRun<B: AutodiffBackend> {
+pub struct AutoencoderRun<B: TrainBackend> {
     pub config: AutoencoderConfig,
     pub schedule: Schedule,
     pub history: Vec<EpochStats>,
@@ -29,14 +29,14 @@ pub struct AutoencoderRun<B: AutodiffBackend> {
     pub model: Autoencoder<B>,
 }
 
-impl<B: AutodiffBackend> AutoencoderRun<B> {
+impl<B: TrainBackend> AutoencoderRun<B> {
     pub fn last(&self) -> &EpochStats {
         self.history.last().expect("a run has at least one epoch")
     }
 }
 
 /// Train a fresh autoencoder on `split.train`, validating on `split.valid` after each epoch.
-pub fn train_autoencoder<B: AutodiffBackend>(
+pub fn train_autoencoder<B: TrainBackend>(
     images: &Images,
     split: &Split,
     config: &AutoencoderConfig,
@@ -91,7 +91,7 @@ pub fn train_autoencoder<B: AutodiffBackend>(
 }
 
 /// Mean squared error between a batch and its reconstruction.
-pub fn reconstruction_loss<B: Backend>(
+pub fn reconstruction_loss<B: ModelBackend>(
     model: &Autoencoder<B>,
     batch: Tensor<B, 4>,
 ) -> Tensor<B, 1> {
@@ -100,7 +100,7 @@ pub fn reconstruction_loss<B: Backend>(
 }
 
 /// Mean reconstruction loss over `indices`, in eval mode (BatchNorm uses running statistics).
-pub fn validation_loss<B: Backend>(
+pub fn validation_loss<B: ModelBackend>(
     model: &Autoencoder<B>,
     images: &Images,
     indices: &[usize],

@@ -6,12 +6,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Instant;
 
+use crate::model::{ModelBackend, TrainBackend};
 use burn::module::AutodiffModule;
 use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use super::progress::Progress;
@@ -82,7 +82,7 @@ impl Stage {
 }
 
 /// A finished two-stage run.
-pub struct ClassifierRun<B: AutodiffBackend> {
+pub struct ClassifierRun<B: TrainBackend> {
     pub config: ClassifierConfig,
     pub schedule: Schedule,
     pub loss: LossKind,
@@ -93,7 +93,7 @@ pub struct ClassifierRun<B: AutodiffBackend> {
     pub model: Classifier<B>,
 }
 
-impl<B: AutodiffBackend> ClassifierRun<B> {
+impl<B: TrainBackend> ClassifierRun<B> {
     pub fn last(&self) -> &EpochStats {
         self.history.last().expect("a run has at least one epoch")
     }
@@ -107,7 +107,7 @@ impl<B: AutodiffBackend> ClassifierRun<B> {
 
 /// Train `model` (a trained encoder under a fresh head) with `trainer`'s data and schedule:
 /// `schedule.epochs` epochs with the encoder frozen, then as many with everything training.
-pub fn train_classifier<B: AutodiffBackend>(
+pub fn train_classifier<B: TrainBackend>(
     mut trainer: Trainer<B>,
     model: Classifier<B>,
     config: &ClassifierConfig,
@@ -127,7 +127,7 @@ pub fn train_classifier<B: AutodiffBackend>(
 }
 
 /// The state that runs across both stages: data, shuffling and the history so far.
-pub struct Trainer<'a, B: AutodiffBackend> {
+pub struct Trainer<'a, B: TrainBackend> {
     data: Labelled<'a>,
     valid: &'a [usize],
     order: Vec<usize>,
@@ -139,7 +139,7 @@ pub struct Trainer<'a, B: AutodiffBackend> {
     pub history: Vec<EpochStats>,
 }
 
-impl<'a, B: AutodiffBackend> Trainer<'a, B> {
+impl<'a, B: TrainBackend> Trainer<'a, B> {
     pub fn new(
         data: Labelled<'a>,
         split: &'a Split,
@@ -256,7 +256,7 @@ fn predicted<B: Backend>(scores: Tensor<B, 2>) -> Tensor<B, 1, Int> {
 }
 
 /// Mean loss and accuracy over `indices`, in inference mode.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: ModelBackend>(
     model: &Classifier<B>,
     data: Labelled,
     indices: &[usize],
@@ -278,7 +278,7 @@ pub fn evaluate<B: Backend>(
 }
 
 /// The predicted class of every image, in inference mode.
-pub fn predict<B: Backend>(
+pub fn predict<B: ModelBackend>(
     model: &Classifier<B>,
     images: &Images,
     device: &B::Device,

@@ -145,10 +145,13 @@ impl SystemInfo {
             "src/cuda_hack/fake_cuda_dependency.cpp"
         };
         println!("cargo:rerun-if-changed={cuda_dependency}");
-        // aelab: libtorch's own convolution backward (see src/native/conv_backward.cpp).
+        // aelab: libtorch's own convolution and batch-norm backward, which tch does not bind
+        // (see src/native/).
         let conv_backward = "src/native/conv_backward.cpp";
+        let batch_norm = "src/native/batch_norm.cpp";
         println!("cargo:rerun-if-changed={conv_backward}");
-        println!("cargo:rustc-cfg=native_conv_backward");
+        println!("cargo:rerun-if-changed={batch_norm}");
+        println!("cargo:rustc-cfg=native_shims");
 
         match self.os {
             Os::Linux | Os::Macos => {
@@ -160,7 +163,7 @@ impl SystemInfo {
                     .flag(format!("-Wl,-rpath={}", self.libtorch_lib_dir.display()))
                     .flag("-std=c++17")
                     .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={}", self.cxx11_abi))
-                    .files(&[cuda_dependency, conv_backward])
+                    .files(&[cuda_dependency, conv_backward, batch_norm])
                     .compile("burn-tch");
             }
             Os::Windows => {
@@ -170,7 +173,7 @@ impl SystemInfo {
                     .warnings(false)
                     .includes(&self.libtorch_include_dirs)
                     .flag("/std:c++17")
-                    .files(&[cuda_dependency, conv_backward])
+                    .files(&[cuda_dependency, conv_backward, batch_norm])
                     .compile("burn-tch");
             }
         };
@@ -212,7 +215,7 @@ fn check_out_dir() -> Option<PathBuf> {
 }
 
 fn main() {
-    println!("cargo:rustc-check-cfg=cfg(native_conv_backward)");
+    println!("cargo:rustc-check-cfg=cfg(native_shims)");
     let system_info = SystemInfo::new();
     let out_dir = env_var_rerun("OUT_DIR").expect("Failed to get out dir");
 

@@ -12,3 +12,8 @@ mod tensor;
 pub use backend::*;
 pub use element::*;
 pub use tensor::*;
+
+/// aelab: libtorch's fused training-mode batch norm, forward and backward.
+pub mod batch_norm {
+    pub use crate::ops::batch_norm::*;
+}

@@ -4,10 +4,12 @@
 //! (a transposed convolution for the input, a convolution over swapped axes for the weight)
 //! runs the same arithmetic through kernels libtorch never tuned for those shapes.
 
-use std::ffi::{CStr, c_char};
+use std::ffi::c_char;
 
 use burn_backend::ops::ConvOptions;
 use torch_sys::C_tensor;
+
+use super::shim::check;
 
 unsafe extern "C" {
     fn aelab_conv2d_backward(
@@ -58,13 +60,7 @@ pub(crate) fn conv2d_backward(
             &mut grad,
         )
     };
-    if !error.is_null() {
-        // SAFETY: the shim returns a NUL-terminated copy made with strdup.
-        let message = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
-        unsafe { libc::free(error.cast()) };
-        // tch itself panics on libtorch errors; this keeps that behaviour.
-        panic!("libtorch convolution_backward: {message}");
-    }
+    check(error, "convolution_backward");
     // SAFETY: a handle the shim allocated for us, owned from here on.
     unsafe { tch::Tensor::from_ptr(grad) }
 }

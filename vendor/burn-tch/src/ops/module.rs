@@ -1,4 +1,4 @@
-#[cfg(native_conv_backward)]
+#[cfg(native_shims)]
 use super::conv_backward::{Wrt, conv2d_backward};
 use crate::{LibTorch, TchTensor, element::TchElement};
 use burn_backend::{
@@ -101,7 +101,7 @@ impl<E: TchElement> ModuleOps<Self> for LibTorch<E> {
     }
 
     // aelab: libtorch's native backward instead of burn's generic one (ops/conv_backward.rs).
-    #[cfg(native_conv_backward)]
+    #[cfg(native_shims)]
     fn conv2d_x_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -117,7 +117,7 @@ impl<E: TchElement> ModuleOps<Self> for LibTorch<E> {
         ))
     }
 
-    #[cfg(native_conv_backward)]
+    #[cfg(native_shims)]
     fn conv2d_weight_backward(
         x: TchTensor,
         weight: TchTensor,
