@@ -63,20 +63,16 @@ impl ModelBackend for Flex {
         beta: FlexTensor,
         epsilon: f64,
     ) -> [FlexTensor; 3] {
-        let x = contiguous(x);
+        let x = x.to_contiguous();
         let dims = dims(&x);
-        let [y, mean, invstd] = batch_norm_cpu::forward(
+        let outputs = batch_norm_cpu::forward(
             f32s(&x),
             dims,
-            f32s(&contiguous(gamma)),
-            f32s(&contiguous(beta)),
+            f32s(&gamma.to_contiguous()),
+            f32s(&beta.to_contiguous()),
             epsilon,
         );
-        [
-            flex(y, x.layout().shape().clone()),
-            flex(mean, [dims.channels].into()),
-            flex(invstd, [dims.channels].into()),
-        ]
+        like_x_then_per_channel(outputs, &x, dims)
     }
 
     fn fused_batch_norm_backward(
@@ -87,36 +83,25 @@ impl ModelBackend for Flex {
         invstd: FlexTensor,
         _epsilon: f64,
     ) -> [FlexTensor; 3] {
-        let x = contiguous(x);
+        let x = x.to_contiguous();
         let dims = dims(&x);
-        let [x_grad, gamma_grad, beta_grad] = batch_norm_cpu::backward(
-            f32s(&contiguous(output_grad)),
+        let grads = batch_norm_cpu::backward(
+            f32s(&output_grad.to_contiguous()),
             f32s(&x),
             dims,
-            f32s(&contiguous(gamma)),
-            f32s(&contiguous(mean)),
-            f32s(&contiguous(invstd)),
+            f32s(&gamma.to_contiguous()),
+            f32s(&mean.to_contiguous()),
+            f32s(&invstd.to_contiguous()),
         );
-        [
-            flex(x_grad, x.layout().shape().clone()),
-            flex(gamma_grad, [dims.channels].into()),
-            flex(beta_grad, [dims.channels].into()),
-        ]
+        like_x_then_per_channel(grads, &x, dims)
     }
 }
 
-fn contiguous(tensor: FlexTensor) -> FlexTensor {
-    if tensor.is_contiguous() {
-        tensor
-    } else {
-        tensor.to_contiguous()
-    }
-}
-
+/// A contiguous tensor's f32 values (`to_contiguous` is a cheap clone when it already is).
 fn f32s(tensor: &FlexTensor) -> &[f32] {
     tensor
         .as_slice::<f32>()
-        .expect("aelab's batch norm runs on contiguous f32 tensors")
+        .expect("aelab's batch norm runs on f32 tensors")
 }
 
 fn dims(x: &FlexTensor) -> batch_norm_cpu::Dims {
@@ -129,8 +114,19 @@ fn dims(x: &FlexTensor) -> batch_norm_cpu::Dims {
     }
 }
 
-fn flex(values: Vec<f32>, shape: Shape) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(values, shape))
+/// The kernels' results as tensors: the first shaped like `x`, the other two `[channels]`.
+fn like_x_then_per_channel(
+    [full, first, second]: [Vec<f32>; 3],
+    x: &FlexTensor,
+    dims: batch_norm_cpu::Dims,
+) -> [FlexTensor; 3] {
+    let tensor = |values, shape| FlexTensor::from_data(TensorData::new(values, shape));
+    let channels = Shape::from([dims.channels]);
+    [
+        tensor(full, x.layout().shape().clone()),
+        tensor(first, channels.clone()),
+        tensor(second, channels),
+    ]
 }
 
 #[cfg(feature = "ndarray")]
