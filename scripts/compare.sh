@@ -131,7 +131,7 @@ for ((r = 1; r <= rounds; r++)); do
     if ((r % 2)); then order="aelab peer"; else order="peer aelab"; fi
     for who in $order; do
         "run_$who"
-        echo "round $r: $who done (load $(load))"
+        echo "round $r: $who done, last epoch $(tail -1 "$tmp/$who.txt" | cut -d' ' -f2) s (load $(load))"
     done
 done
 echo "load average at end: $(load)"

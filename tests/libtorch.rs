@@ -11,7 +11,7 @@ use aelab::data::idx::Images;
 use aelab::model::batch_norm::BatchNorm2d;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ModelBackend, TrainBackend};
-use aelab::train::autoencoder::train_autoencoder;
+use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
 use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
 use aelab::train::progress::Silent;
 use aelab::train::{EpochStats, Schedule};
@@ -20,10 +20,14 @@ use burn::backend::{Autodiff, Flex, LibTorch};
 use burn::module::AutodiffModule;
 use burn::tensor::{Tensor, TensorData};
 
-/// Relative difference allowed between the two backends' losses and outputs after
-/// ten steps: measured about 1e-7 here (2 epochs of 5 steps), so this leaves room for
-/// other CPUs and libtorch builds while a wrong gradient or layer still fails.
-const TOLERANCE: f64 = 1e-4;
+/// Relative difference allowed between the two backends' losses and outputs after ten steps
+/// (2 epochs of 5). Each conv's bias feeds a BatchNorm, which cancels it, so its gradient is
+/// rounding noise, and RMSprop scales that noise up to a full step: the biases (and through
+/// the running means, the eval losses) drift apart a little with every step, however the two
+/// backends sum. Measured up to 4e-4 here (the first step agrees to 1e-7:
+/// [first_step_matches_flex] holds every layer to 1e-5), so a wrong gradient or layer still
+/// fails.
+const TOLERANCE: f64 = 2e-3;
 
 /// Three layers: both poolings, both upsamplings, BatchNorm everywhere; a few filters.
 const SMALL: AutoencoderConfig = AutoencoderConfig {
@@ -133,6 +137,52 @@ fn classifier_stages_match_flex() {
     let torch = classify::<Autodiff<LibTorch>>(&images, &labels, &LibTorchDevice::Cpu);
     assert_eq!(torch.len(), 4, "two frozen epochs, then two of everything");
     assert_same_history(&flex, &torch);
+}
+
+/// From the seed's initial weights, on `B`: the training-mode loss of a batch, the gradient of
+/// that loss with respect to the images (it flows back through every layer), and the
+/// eval-mode reconstruction of the same batch, each flattened.
+fn first_step<B: TrainBackend>(images: &Images, run_on: &B::Device) -> Vec<Vec<f32>> {
+    let flat = |data: TensorData| data.to_vec::<f32>().unwrap();
+    let model = init_seeded::<_, B>(&SMALL, SCHEDULE.seed, run_on);
+    let batch = image_batch::<B>(images, &(0..16).collect::<Vec<_>>(), run_on).require_grad();
+    let loss = reconstruction_loss(&model, batch.clone());
+    let grads = loss.backward();
+    let eval = model.valid().forward(batch.clone().inner());
+    vec![
+        flat(loss.into_data()),
+        flat(batch.grad(&grads).unwrap().into_data()),
+        flat(eval.into_data()),
+    ]
+}
+
+/// Before any training has had a chance to amplify rounding, every layer, forward and
+/// backward, agrees closely: LibTorch runs its convolutions channels-last with the bias
+/// inside and its own nearest upsampling, flex its batched convolutions, aelab's bias add and
+/// repeat-based upsampling.
+#[test]
+fn first_step_matches_flex() {
+    let images = common::mnist_images(16);
+    let flex = first_step::<Autodiff<Flex>>(&images, &Default::default());
+    let torch = first_step::<Autodiff<LibTorch>>(&images, &LibTorchDevice::Cpu);
+    for ((name, f), t) in ["loss", "image gradient", "eval reconstruction"]
+        .iter()
+        .zip(&flex)
+        .zip(&torch)
+    {
+        assert_eq!(f.len(), t.len(), "{name}");
+        let scale = f.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+        let worst = f
+            .iter()
+            .zip(t)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        eprintln!("{name}: worst difference {worst:e} relative to {scale:e}");
+        assert!(
+            f64::from(worst / scale) <= 1e-5,
+            "{name}: differs by up to {worst} (largest value {scale})"
+        );
+    }
 }
 
 /// One training step of BatchNorm and one evaluation on `B`, from the same numbers: the

@@ -23,6 +23,15 @@ pub trait ModelBackend: Backend {
     /// Whether [ModelBackend::fused_batch_norm] and its backward exist here.
     const FUSED_BATCH_NORM: bool = false;
 
+    /// Whether the model adds each conv's bias inside the convolution and upsamples with
+    /// burn's nearest `interpolate`, the backend's own ops, instead of aelab's row-wise bias
+    /// add and repeat-based upsampling (`block::convolve`, `decoder::upsample_nearest_2x`).
+    /// LibTorch's own ops are fast and keep its channels-last layout, where the reshapes of
+    /// aelab's versions copy every activation back to NCHW. Elsewhere aelab's are the fast
+    /// ones: flex runs a broadcast bias and `interpolate` element by element, and burn's CUDA
+    /// nearest backward failed on the GPU (docs/gpu-notes.md).
+    const NATIVE_BIAS_AND_UPSAMPLING: bool = false;
+
     /// Training-mode batch norm of `x` (`[N, C, H, W]`) over batch, height and width:
     /// `[(x - mean) / sqrt(var + epsilon) * gamma + beta, mean, 1 / sqrt(var + epsilon)]`,
     /// with the batch's mean and biased variance per channel. Only called where
@@ -138,6 +147,7 @@ impl ModelBackend for burn::backend::Cuda {}
 #[cfg(feature = "tch")]
 impl<E: burn::backend::libtorch::TchElement> ModelBackend for burn::backend::LibTorch<E> {
     const FUSED_BATCH_NORM: bool = burn::backend::libtorch::batch_norm::NATIVE_BATCH_NORM;
+    const NATIVE_BIAS_AND_UPSAMPLING: bool = true;
 
     fn fused_batch_norm(
         x: FloatTensor<Self>,
@@ -171,6 +181,7 @@ impl<E: burn::backend::libtorch::TchElement> ModelBackend for burn::backend::Lib
 /// backward. Its own backward (autodiff of autodiff) is never needed here.
 impl<B: ModelBackend, C: CheckpointStrategy> ModelBackend for Autodiff<B, C> {
     const FUSED_BATCH_NORM: bool = B::FUSED_BATCH_NORM;
+    const NATIVE_BIAS_AND_UPSAMPLING: bool = B::NATIVE_BIAS_AND_UPSAMPLING;
 
     fn fused_batch_norm(
         x: FloatTensor<Self>,

@@ -40,11 +40,13 @@ impl<B: ModelBackend> ConvBlock<B> {
     }
 }
 
-/// `conv.forward(x)` with the bias added here rather than inside the convolution. burn's
-/// bias gradient transposes the whole output gradient (`swap_dims(0, 1)`), which flex copies
-/// element by element; a bias repeated per (image, channel) is added as one SIMD pass over
-/// rows of `H x W`, and its gradient is a sum along those rows. Same parameters and values.
-pub fn convolve<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+/// `conv.forward(x)`, on flex (and CUDA) with the bias added here rather than inside the
+/// convolution. burn's bias gradient transposes the whole output gradient (`swap_dims(0,
+/// 1)`), which flex copies element by element; a bias repeated per (image, channel) is added
+/// as one SIMD pass over rows of `H x W`, and its gradient is a sum along those rows. Same
+/// parameters and values. Backends whose own bias is fast keep it inside
+/// ([ModelBackend::NATIVE_BIAS_AND_UPSAMPLING]).
+pub fn convolve<B: ModelBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     // Every conv here is stride 1 with "same" padding; an even kernel pads one more after.
     debug_assert!(
         conv.stride == [1, 1]
@@ -57,12 +59,16 @@ pub fn convolve<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let before = [(kernel_h - 1) / 2, (kernel_w - 1) / 2];
     let after = [kernel_h - 1 - before[0], kernel_w - 1 - before[1]];
     let options = PaddedConvOptions::asymmetric([1, 1], before, after, [1, 1], 1);
+    let bias = conv.bias.as_ref().map(|bias| bias.val());
+    if B::NATIVE_BIAS_AND_UPSAMPLING {
+        return conv2d(x, conv.weight.val(), bias, options);
+    }
     let y = conv2d(x, conv.weight.val(), None, options);
-    let Some(bias) = &conv.bias else {
+    let Some(bias) = bias else {
         return y;
     };
     let [batch, channels, height, width] = y.dims();
-    let per_row = bias.val().reshape([1, channels, 1]).repeat_dim(0, batch);
+    let per_row = bias.reshape([1, channels, 1]).repeat_dim(0, batch);
     (y.reshape([batch, channels, height * width]) + per_row)
         .reshape([batch, channels, height, width])
 }

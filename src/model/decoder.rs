@@ -6,6 +6,8 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
@@ -64,9 +66,14 @@ impl<B: ModelBackend> Decoder<B> {
 /// than burn's interpolate, whose nearest-mode backward kernel failed on CUDA (burn 0.21) for
 /// the default model; autodiff handles these ops on every backend. On flex, `repeat_dim`
 /// copies whole runs, where the same thing as a broadcast (`expand`) was copied element by
-/// element: forward + backward 12.0 -> 6.9 ms at [64, 32, 14, 14].
-pub fn upsample_nearest_2x<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+/// element: forward + backward 12.0 -> 6.9 ms at [64, 32, 14, 14]. LibTorch takes its own
+/// nearest upsampling ([ModelBackend::NATIVE_BIAS_AND_UPSAMPLING]).
+pub fn upsample_nearest_2x<B: ModelBackend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let [batch, channels, height, width] = x.dims();
+    if B::NATIVE_BIAS_AND_UPSAMPLING {
+        let options = InterpolateOptions::new(InterpolateMode::Nearest);
+        return interpolate(x, [height * 2, width * 2], options);
+    }
     x.reshape([batch, channels, height, 1, width, 1])
         .repeat_dim(5, 2)
         .repeat_dim(3, 2)

@@ -44,6 +44,8 @@ pub(crate) fn conv2d_backward(
     let stride = options.stride.map(|v| v as i64);
     let padding = options.padding.map(|v| v as i64);
     let dilation = options.dilation.map(|v| v as i64);
+    // The layout the forward ran in (ops/channels_last.rs), so the gradients come in it too.
+    let weight = &super::channels_last::kernel_for(weight);
     let mut grad: *mut C_tensor = std::ptr::null_mut();
     // SAFETY: the three handles are live tch tensors for the whole call; the arrays hold the
     // two values the shim reads; on success the shim hands over a new tensor handle.

@@ -1,6 +1,7 @@
 mod activation;
 mod base;
 pub(crate) mod batch_norm;
+mod channels_last;
 mod bool_tensor;
 #[cfg(native_shims)]
 mod conv_backward;

@@ -1,5 +1,6 @@
 #[cfg(native_shims)]
 use super::conv_backward::{Wrt, conv2d_backward};
+use super::channels_last;
 use crate::{LibTorch, TchTensor, element::TchElement};
 use burn_backend::{
     TensorMetadata,
@@ -87,9 +88,10 @@ impl<E: TchElement> ModuleOps<Self> for LibTorch<E> {
         bias: Option<TchTensor>,
         options: ConvOptions<2>,
     ) -> TchTensor {
+        // aelab: channels-last on the CPU (ops/channels_last.rs).
         let tensor = tch::Tensor::conv2d(
             &x.tensor,
-            &weight.tensor,
+            &channels_last::kernel_for(&weight.tensor),
             bias.map(|t| t.tensor),
             options.stride.map(|i| i as i64),
             options.padding.map(|i| i as i64),
@@ -131,6 +133,13 @@ impl<E: TchElement> ModuleOps<Self> for LibTorch<E> {
             &options,
             Wrt::Weight,
         ))
+    }
+
+    // aelab: one native sum; burn's generic pass swaps the batch and channel axes and
+    // reshapes, which copies the whole output gradient first.
+    fn conv2d_bias_backward(x: TchTensor, _bias: TchTensor, output_grad: TchTensor) -> TchTensor {
+        let kind = x.tensor.kind();
+        TchTensor::new(output_grad.tensor.sum_dim_intlist(Some([0, 2, 3].as_slice()), false, kind))
     }
 
     fn conv3d(
