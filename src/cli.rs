@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::device::DeviceRequest;
+use crate::error::InputError;
 use crate::experiment::hyper::{AeHyper, ClHyper};
 use crate::train::classifier::LossKind;
 
@@ -159,15 +160,13 @@ impl ClassifyArgs {
     }
 
     /// The four data files, each the flag's or the bundled MNIST file.
-    pub fn data_paths(&self) -> [PathBuf; 4] {
-        let or_bundled =
-            |given: &Option<PathBuf>, relative| given.clone().unwrap_or_else(|| bundled(relative));
-        [
-            or_bundled(&self.data, BUNDLED_TRAIN_IMAGES),
-            or_bundled(&self.labels, BUNDLED_TRAIN_LABELS),
-            or_bundled(&self.test, BUNDLED_TEST_IMAGES),
-            or_bundled(&self.test_labels, BUNDLED_TEST_LABELS),
-        ]
+    pub fn data_paths(&self) -> Result<[PathBuf; 4], InputError> {
+        Ok([
+            given_or_bundled(&self.data, BUNDLED_TRAIN_IMAGES, "-d")?,
+            given_or_bundled(&self.labels, BUNDLED_TRAIN_LABELS, "--dl")?,
+            given_or_bundled(&self.test, BUNDLED_TEST_IMAGES, "-t")?,
+            given_or_bundled(&self.test_labels, BUNDLED_TEST_LABELS, "--tl")?,
+        ])
     }
 }
 
@@ -197,23 +196,40 @@ impl AutoencoderArgs {
         .any(Option::is_some)
     }
 
-    /// The images file: `-d`, else the bundled MNIST (found from the working directory, or
-    /// from the source tree this binary was built from).
-    pub fn data_path(&self) -> PathBuf {
-        self.data
-            .clone()
-            .unwrap_or_else(|| bundled(BUNDLED_TRAIN_IMAGES))
+    /// The images file: `-d`, else the bundled MNIST.
+    pub fn data_path(&self) -> Result<PathBuf, InputError> {
+        given_or_bundled(&self.data, BUNDLED_TRAIN_IMAGES, "-d")
     }
 }
 
-/// A bundled data file: relative to the working directory if there, else to the crate root.
-pub fn bundled(relative: &str) -> PathBuf {
-    let local = Path::new(relative);
-    if local.exists() {
-        local.to_owned()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+/// The source tree this binary was built from, where the bundled MNIST lies.
+const SOURCE_TREE: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A data file: the one given, else the bundled MNIST file `relative` (see [find_bundled]).
+/// An installed binary whose source tree is gone (or moved) finds none, and says to give
+/// `flag`.
+fn given_or_bundled(
+    given: &Option<PathBuf>,
+    relative: &str,
+    flag: &str,
+) -> Result<PathBuf, InputError> {
+    if let Some(path) = given {
+        return Ok(path.clone());
     }
+    find_bundled(relative, Path::new(SOURCE_TREE)).ok_or_else(|| {
+        InputError::new(format!(
+            "no {flag} given, and the bundled MNIST file {relative} is in neither the working \
+             folder nor the source tree aelab was built from ({SOURCE_TREE}): give {flag} FILE"
+        ))
+    })
+}
+
+/// A bundled data file: `relative` to the working folder if it is there, else to
+/// `source_tree`, else none.
+pub fn find_bundled(relative: &str, source_tree: &Path) -> Option<PathBuf> {
+    [PathBuf::from(relative), source_tree.join(relative)]
+        .into_iter()
+        .find(|path| path.exists())
 }
 
 /// Rewrite the seed's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.
@@ -263,7 +279,10 @@ mod tests {
         let Command::Classify(args) = cli.command else {
             panic!("parsed as another subcommand");
         };
-        assert_eq!(args.data_paths(), ["a", "b", "c", "d"].map(PathBuf::from));
+        assert_eq!(
+            args.data_paths().unwrap(),
+            ["a", "b", "c", "d"].map(PathBuf::from)
+        );
         assert_eq!(args.model_path(), PathBuf::from("m"));
         assert_eq!(args.loss, LossKind::Mse);
         assert_eq!(
@@ -291,6 +310,24 @@ mod tests {
             [
                 "aelab", "classify", "-d", "a", "--dl", "b", "--tl=c", "--model", "m", "-t", "t"
             ]
+        );
+    }
+
+    #[test]
+    fn bundled_data_is_found_in_the_working_folder_or_the_source_tree() {
+        let tree = tempfile::tempdir().unwrap();
+        let relative = "data/mnist/no-such-file-here.gz";
+        assert_eq!(find_bundled(relative, tree.path()), None);
+        std::fs::create_dir_all(tree.path().join("data/mnist")).unwrap();
+        std::fs::write(tree.path().join(relative), b"").unwrap();
+        assert_eq!(
+            find_bundled(relative, tree.path()),
+            Some(tree.path().join(relative))
+        );
+        // The working folder's copy comes first, as a relative path.
+        assert_eq!(
+            find_bundled("Cargo.toml", tree.path()),
+            Some(PathBuf::from("Cargo.toml"))
         );
     }
 

@@ -57,7 +57,7 @@ fn run_autoencoder(args: AutoencoderArgs) -> anyhow::Result<()> {
     base.validate().map_err(InputError::new)?;
     check_model_name(&args.save)?;
     let sweeps = parse_sweeps(&args.run.sweep, &base)?;
-    let data_path = args.data_path();
+    let data_path = args.data_path()?;
     let images = load_images(&data_path, args.run.limit)?;
     AutoencoderConfig::check_image_size(images.height, images.width)
         .map_err(|e| InputError::new(format!("{}: {e}", data_path.display())))?;
@@ -90,7 +90,7 @@ fn run_classify(args: ClassifyArgs) -> anyhow::Result<()> {
         .map_err(|e| InputError::new(format!("{e} ({})", model_path.display())))?;
     let sweeps = parse_sweeps(&args.run.sweep, &base)?;
 
-    let [train_path, train_labels_path, test_path, test_labels_path] = args.data_paths();
+    let [train_path, train_labels_path, test_path, test_labels_path] = args.data_paths()?;
     let limit = args.run.limit;
     let train_images = load_images(&train_path, limit)?;
     let train_labels = load_labels(&train_labels_path, &train_images, &train_path, limit)?;
