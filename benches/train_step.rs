@@ -26,7 +26,7 @@ fn benches(c: &mut Criterion) {
     let images = idx::read_images(&path).expect("bundled MNIST");
     let device = device();
     let batch: Vec<usize> = (0..64).collect();
-    let model = RefCell::new(AeHyper::SEED_BASE.architecture().init::<Train>(&device));
+    let model = RefCell::new(AeHyper::REPORT_BASE.architecture().init::<Train>(&device));
     let mut optimizer = rmsprop().init();
 
     let mut group = c.benchmark_group(format!("{BACKEND}_autoencoder_L4_FS3_FL32"));

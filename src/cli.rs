@@ -1,4 +1,4 @@
-//! The command line. The seed's single-dash long flags (`-dl`, `-tl`, `-model`) are rewritten
+//! The command line. The original report's single-dash long flags (`-dl`, `-tl`, `-model`) are rewritten
 //! to `--dl`, `--tl`, `--model` before clap sees them, since clap would read `-dl` as `-d l`.
 
 use std::ffi::OsString;
@@ -17,7 +17,7 @@ pub const BUNDLED_TRAIN_LABELS: &str = "data/mnist/train-labels-idx1-ubyte.gz";
 pub const BUNDLED_TEST_IMAGES: &str = "data/mnist/t10k-images-idx3-ubyte.gz";
 pub const BUNDLED_TEST_LABELS: &str = "data/mnist/t10k-labels-idx1-ubyte.gz";
 
-const SEED_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
+const REPORT_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -135,7 +135,7 @@ impl ClassifyArgs {
     /// The hyperparameters on an encoder of `encoder_layers` blocks: the flags given, the
     /// seed report's base run for the rest.
     pub fn hyper(&self, encoder_layers: usize) -> ClHyper {
-        let base = ClHyper::seed_base(encoder_layers);
+        let base = ClHyper::report_base(encoder_layers);
         ClHyper {
             layers: self.layers.unwrap_or(base.layers),
             fc_units: self.fc_units.unwrap_or(base.fc_units),
@@ -173,7 +173,7 @@ impl ClassifyArgs {
 impl AutoencoderArgs {
     /// The hyperparameters: the flags given, the seed report's base run for the rest.
     pub fn hyper(&self) -> AeHyper {
-        let base = AeHyper::SEED_BASE;
+        let base = AeHyper::REPORT_BASE;
         AeHyper {
             layers: self.layers.unwrap_or(base.layers),
             filter_size: self.filter_size.unwrap_or(base.filter_size),
@@ -232,15 +232,15 @@ pub fn find_bundled(relative: &str, source_tree: &Path) -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
-/// Rewrite the seed's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.
-pub fn rewrite_seed_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+/// Rewrite the original report's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.
+pub fn rewrite_report_flags(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     args.into_iter()
         .map(|arg| {
             let Some(text) = arg.to_str() else {
                 return arg;
             };
             let flag = text.split('=').next().unwrap_or(text);
-            if SEED_STYLE_FLAGS.contains(&flag) {
+            if REPORT_STYLE_FLAGS.contains(&flag) {
                 OsString::from(format!("-{text}"))
             } else {
                 arg
@@ -254,8 +254,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classify_takes_the_seed_flags() {
-        let cli = Cli::parse_from(rewrite_seed_flags(
+    fn classify_takes_the_report_flags() {
+        let cli = Cli::parse_from(rewrite_report_flags(
             [
                 "aelab",
                 "classify",
@@ -289,20 +289,20 @@ mod tests {
             args.hyper(3),
             ClHyper {
                 fc_units: 64,
-                ..ClHyper::seed_base(3)
+                ..ClHyper::report_base(3)
             }
         );
     }
 
     fn strings(args: &[&str]) -> Vec<String> {
-        rewrite_seed_flags(args.iter().map(OsString::from))
+        rewrite_report_flags(args.iter().map(OsString::from))
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect()
     }
 
     #[test]
-    fn seed_flags_get_a_second_dash() {
+    fn report_flags_get_a_second_dash() {
         assert_eq!(
             strings(&[
                 "aelab", "classify", "-d", "a", "-dl", "b", "-tl=c", "-model", "m", "-t", "t"
@@ -332,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn unset_hyperparameters_take_the_seed_base() {
+    fn unset_hyperparameters_take_the_report_base() {
         let cli = Cli::parse_from(["aelab", "autoencoder", "--filters", "8"]);
         let Command::Autoencoder(args) = cli.command else {
             panic!("parsed as another subcommand");
@@ -341,7 +341,7 @@ mod tests {
             args.hyper(),
             AeHyper {
                 filters: 8,
-                ..AeHyper::SEED_BASE
+                ..AeHyper::REPORT_BASE
             }
         );
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use aelab::cli::{AutoencoderArgs, ClassifyArgs, Cli, Command, RunArgs, rewrite_seed_flags};
+use aelab::cli::{AutoencoderArgs, ClassifyArgs, Cli, Command, RunArgs, rewrite_report_flags};
 use aelab::data::idx::{self, Images};
 use aelab::device::{self, Compute, dispatch};
 use aelab::error::{INTERRUPTED, InputError, exit_code};
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     device::openmp_spins_briefly();
     heap::keep_freed_memory();
     quiet_panics();
-    let cli = match Cli::try_parse_from(rewrite_seed_flags(std::env::args_os())) {
+    let cli = match Cli::try_parse_from(rewrite_report_flags(std::env::args_os())) {
         Ok(cli) => cli,
         Err(err) => {
             // Help and version go to stdout with success; usage errors exit 2.

@@ -108,8 +108,8 @@ pub struct AeHyper {
 }
 
 impl AeHyper {
-    /// The seed report's base run, L4_FS3_FL32_E100_B64.
-    pub const SEED_BASE: AeHyper = AeHyper {
+    /// The original report's base run, L4_FS3_FL32_E100_B64.
+    pub const REPORT_BASE: AeHyper = AeHyper {
         layers: 4,
         filter_size: 3,
         filters: 32,
@@ -229,9 +229,9 @@ pub struct ClHyper {
 }
 
 impl ClHyper {
-    /// The seed report's base run on an encoder of `encoder_layers` blocks: all of them,
+    /// The original report's base run on an encoder of `encoder_layers` blocks: all of them,
     /// FC 32, 20 epochs per stage, batch 64.
-    pub fn seed_base(encoder_layers: usize) -> Self {
+    pub fn report_base(encoder_layers: usize) -> Self {
         Self {
             layers: encoder_layers,
             fc_units: 32,
@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn run_and_graph_names_follow_the_seed_scheme() {
-        let base = AeHyper::SEED_BASE;
+        let base = AeHyper::REPORT_BASE;
         assert_eq!(base.run_name(), "L4_FS3_FL32_E100_B64");
         assert_eq!(base.graph_name(AeParam::Filters), "L4_FS3_FLx_E100_B64");
         assert_eq!(
@@ -376,7 +376,7 @@ mod tests {
 
     #[test]
     fn classifier_names_and_limits() {
-        let base = ClHyper::seed_base(4);
+        let base = ClHyper::report_base(4);
         assert_eq!(base.run_name(), "L4_FC32_E20_B64");
         assert_eq!(base.graph_name(ClParam::FcUnits), "L4_FCx_E20_B64");
         assert_eq!(ClHyper::param_for_key("fc-units"), Some(ClParam::FcUnits));
@@ -387,7 +387,7 @@ mod tests {
 
     #[test]
     fn zero_epochs_or_batch_is_rejected() {
-        let h = AeHyper::SEED_BASE;
+        let h = AeHyper::REPORT_BASE;
         assert!(
             h.with(AeParam::Epochs, 0)
                 .validate()

@@ -85,8 +85,8 @@ mod tests {
     use crate::experiment::hyper::{AeHyper, AeParam};
 
     fn session() -> Session<AeHyper, f64> {
-        let mut s = Session::new(AeHyper::SEED_BASE);
-        s.record(AeHyper::SEED_BASE, 0.5);
+        let mut s = Session::new(AeHyper::REPORT_BASE);
+        s.record(AeHyper::REPORT_BASE, 0.5);
         s
     }
 
@@ -98,7 +98,7 @@ mod tests {
         let second = s.variant(AeParam::Epochs, 5).unwrap();
         assert_eq!(second.filters, 32, "the base is restored after a rerun");
         assert_eq!(second.epochs, 5);
-        assert_eq!(s.base(), AeHyper::SEED_BASE);
+        assert_eq!(s.base(), AeHyper::REPORT_BASE);
     }
 
     #[test]

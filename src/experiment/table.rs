@@ -247,7 +247,7 @@ mod tests {
     fn row(filters: usize, val_loss: f64) -> AeRow {
         let hyper = AeHyper {
             filters,
-            ..AeHyper::SEED_BASE
+            ..AeHyper::REPORT_BASE
         };
         AeRow::new(&hyper, 12.345, 0.01, val_loss)
     }
@@ -280,7 +280,7 @@ mod tests {
             accuracy: 0.9,
             val_accuracy,
         };
-        let base = ClHyper::seed_base(4);
+        let base = ClHyper::report_base(4);
         add_row(&path, ClRow::new(&base, &figures(0.95))).unwrap();
         let wide = ClHyper {
             fc_units: 64,
