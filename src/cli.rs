@@ -38,23 +38,32 @@ pub enum Command {
     Autoencoder(AutoencoderArgs),
     /// Train a classifier on a trained autoencoder's encoder, and predict a test set
     Classify(ClassifyArgs),
+    /// Label IDX images with a saved classifier (and, given their labels, report how well)
+    Predict(PredictArgs),
 }
 
-/// Flags both subcommands share: seeding, quick runs, device, output and the loop's plan.
+/// Flags every subcommand has: how much data, where to compute, where results go.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Seed for the train/validation split, shuffling and initialisation
-    #[arg(long, value_name = "S", default_value_t = 13)]
-    pub seed: u64,
+pub struct SetupArgs {
     /// Use only the first N images (of each file)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Where to train: auto, cpu, cuda[:N], libtorch, libtorch-cuda[:N] or ndarray
+    /// Where to compute: auto, cpu, cuda[:N], libtorch, libtorch-cuda[:N] or ndarray
     #[arg(long, value_name = "D", default_value = "auto")]
     pub device: DeviceRequest,
     /// Folder for the results table, models and plots (made if missing)
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,
+}
+
+/// Flags both training subcommands share: seeding, the loop's plan, and the setup.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seed for the train/validation split, shuffling and initialisation
+    #[arg(long, value_name = "S", default_value_t = 13)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// Run the base, then the base with one hyperparameter set to each value, draw the error
     /// graphs and exit (no menu); repeatable, e.g. --sweep epochs=5,10 --sweep batch_size=32
     #[arg(long, value_name = "NAME=V1,V2,...")]
@@ -131,6 +140,42 @@ pub struct ClassifyArgs {
     pub run: RunArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The saved classifier, NAME.mpk with NAME.json beside it (also -model)
+    /// [default: classifier.mpk under --out]
+    #[arg(long = "model", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Images to label (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
+    #[arg(
+        short = 't',
+        long = "test",
+        visible_short_alias = 'd',
+        value_name = "FILE"
+    )]
+    pub images: Option<PathBuf>,
+    /// The images' labels (also -tl): adds the classification report, image grids and
+    /// confusion matrix
+    #[arg(long = "tl", value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
+impl PredictArgs {
+    /// The classifier: `--model`, else `classifier.mpk` under `--out`.
+    pub fn model_path(&self) -> PathBuf {
+        self.model
+            .clone()
+            .unwrap_or_else(|| self.setup.out.join("classifier.mpk"))
+    }
+
+    /// The images: `-t`, else the bundled MNIST test images.
+    pub fn images_path(&self) -> Result<PathBuf, InputError> {
+        given_or_bundled(&self.images, BUNDLED_TEST_IMAGES, "-t")
+    }
+}
+
 impl ClassifyArgs {
     /// The hyperparameters on an encoder of `encoder_layers` blocks: the flags given, the
     /// seed report's base run for the rest.
@@ -156,7 +201,7 @@ impl ClassifyArgs {
     pub fn model_path(&self) -> PathBuf {
         self.model
             .clone()
-            .unwrap_or_else(|| self.run.out.join("ae.mpk"))
+            .unwrap_or_else(|| self.run.setup.out.join("ae.mpk"))
     }
 
     /// The four data files, each the flag's or the bundled MNIST file.

@@ -1,12 +1,34 @@
-//! Error kinds that decide the exit code: bad usage or input exits 2, a run stopped by
-//! Ctrl-C 130, anything else 1.
+//! aelab's errors and the exit codes they lead to. Every library error is a typed error that
+//! knows its [`ExitKind`]; [`Error`] gathers them, and `main` maps it to the exit code once.
+
+use std::path::{Path, PathBuf};
 
 use crate::data::idx::IdxError;
 use crate::interrupt::Interrupted;
 use crate::model::store::StoreError;
+use crate::train::TrainError;
 
-/// A problem with what the user gave us (a flag value, a file's contents): exit code 2.
-#[derive(Debug, thiserror::Error)]
+/// The exit codes aelab promises scripts and schedulers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Everything asked for was done.
+    Success = 0,
+    /// Running failed: a diverged loss, a device fault, a file that could not be written.
+    Failure = 1,
+    /// Bad usage or bad input: a flag value, a file's contents. Nothing was trained.
+    BadInput = 2,
+    /// Ctrl-C stopped a run (128 + SIGINT, as shells report it).
+    Interrupted = 130,
+}
+
+impl ExitKind {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A problem with what the user gave (a flag value, a file's contents): exit code 2.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
 
@@ -14,19 +36,64 @@ impl InputError {
     pub fn new(message: impl Into<String>) -> Self {
         Self(message.into())
     }
-}
 
-/// The exit code of a run stopped by Ctrl-C: 128 + SIGINT, as shells report it.
-pub const INTERRUPTED: i32 = 130;
-
-/// Exit code for an error: 2 when the input was at fault, 130 when Ctrl-C stopped training,
-/// 1 when running failed.
-pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.is::<Interrupted>() {
-        return INTERRUPTED;
+    /// The same problem, said of `path`: `PATH: message`.
+    pub fn in_file(self, path: &Path) -> Self {
+        Self(format!("{}: {}", path.display(), self.0))
     }
-    let bad_input = err.chain().any(|cause| {
-        cause.is::<InputError>() || cause.is::<IdxError>() || cause.is::<StoreError>()
-    });
-    if bad_input { 2 } else { 1 }
 }
+
+/// A file aelab makes (a table, a plot, a report) could not be written: exit code 1, since
+/// the run itself was fine and the input was not at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot {action}: {reason}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    /// What was being done, e.g. "write the results table" or "draw plot".
+    pub action: &'static str,
+    pub reason: String,
+}
+
+impl WriteError {
+    pub fn new(path: &Path, action: &'static str, reason: impl ToString) -> Self {
+        Self {
+            path: path.to_owned(),
+            action,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Any error aelab reports: one line on stderr and an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Idx(#[from] IdxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+    /// Anything else that failed while running (the device, the signal handler).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    pub fn exit_kind(&self) -> ExitKind {
+        match self {
+            Self::Input(_) | Self::Idx(_) => ExitKind::BadInput,
+            Self::Store(e) => e.exit_kind(),
+            Self::Train(e) => e.exit_kind(),
+            Self::Write(_) | Self::Failed(_) => ExitKind::Failure,
+            Self::Interrupted(_) => ExitKind::Interrupted,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

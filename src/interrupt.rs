@@ -42,11 +42,11 @@ fn register() -> std::io::Result<Flags> {
 pub struct Training(&'static Flags);
 
 impl Training {
-    pub fn start() -> anyhow::Result<Self> {
+    pub fn start() -> Result<Self, crate::error::Error> {
         let flags = FLAGS
             .get_or_init(|| register().map_err(|e| format!("cannot handle Ctrl-C: {e}")))
             .as_ref()
-            .map_err(anyhow::Error::msg)?;
+            .map_err(|e| crate::error::Error::Failed(e.clone()))?;
         flags.idle.store(false, SeqCst);
         Ok(Self(flags))
     }

@@ -133,7 +133,10 @@ fn a_nan_loss_stops_training_naming_the_epoch() {
 }
 
 /// Train a tiny autoencoder, then a classifier on its encoder, on `n` MNIST images.
-fn train_on_mnist(n: usize, loss: LossKind) -> Vec<aelab::train::EpochStats> {
+fn train_on_mnist(
+    n: usize,
+    loss: LossKind,
+) -> Vec<aelab::train::EpochStats<aelab::train::Accuracy>> {
     let (images, labels) = (common::mnist_images(n), common::mnist_labels(n));
     let split = Split::new(images.count, 13);
     let device = Default::default();
@@ -177,7 +180,7 @@ fn the_classifier_learns_well_above_chance() {
     let history = train_on_mnist(500, LossKind::CrossEntropy);
     let first = history.first().unwrap();
     let last = history.last().unwrap();
-    let accuracy = last.accuracy.unwrap();
+    let accuracy = last.metrics;
     assert!(last.loss < first.loss, "{history:?}");
     // Chance is 0.1 with ten classes.
     assert!(accuracy.valid > 0.5, "{history:?}");
@@ -190,7 +193,7 @@ fn the_seed_reports_mse_loss_also_trains() {
     let (first, last) = (history.first().unwrap(), history.last().unwrap());
     // MSE on softmax against one-hot targets: at most 2 / classes, and falling.
     assert!(first.loss < 0.2 && last.loss < first.loss, "{history:?}");
-    assert!(last.accuracy.unwrap().valid > 0.2, "{history:?}");
+    assert!(last.metrics.valid > 0.2, "{history:?}");
 }
 
 // --- the command line ---
@@ -461,4 +464,110 @@ fn a_missing_or_mismatched_model_card_is_refused() {
     cmd.args(["classify", "--device", "cpu", "--no-menu", "--out"])
         .arg(&nothing);
     assert_input_error(&mut cmd, &["ae.mpk", "aelab autoencoder"]);
+}
+
+// --- aelab predict ---
+
+impl Fixture {
+    /// `aelab predict` with the classifier under `out`, on the fixture's images.
+    fn predict(&self, out: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("aelab").unwrap();
+        cmd.args(["predict", "--device", "cpu", "-model"])
+            .arg(self.out.join("classifier.mpk"))
+            .arg("-t")
+            .arg(&self.images)
+            .arg("--out")
+            .arg(out);
+        cmd
+    }
+}
+
+#[test]
+fn a_saved_classifier_predicts_what_classify_predicted() {
+    let f = fixture(200);
+    f.classify()
+        .args(["--epochs", "1", "--batch-size", "32", "--no-menu"])
+        .assert()
+        .success();
+    let from_classify = std::fs::read_to_string(f.out.join("predictions.csv")).unwrap();
+    assert!(from_classify.starts_with("Index,Predicted,Probability,Label\n"));
+    assert_eq!(
+        from_classify.lines().count(),
+        201,
+        "a header and one row per image"
+    );
+
+    // With the labels: the same predictions, the same report and pictures.
+    let labelled = f.path("labelled");
+    let assert = f
+        .predict(&labelled)
+        .arg("-tl")
+        .arg(&f.labels)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(stdout.contains("correct labels"), "{stdout}");
+    let read = |dir: &Path, name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    assert_eq!(read(&labelled, "predictions.csv"), from_classify);
+    assert_eq!(
+        read(&labelled, "classification_report.txt"),
+        read(&f.out, "classification_report.txt")
+    );
+    for picture in [
+        "found_correct.png",
+        "found_incorrect.png",
+        "confusion_matrix.png",
+    ] {
+        assert_png(&labelled.join(picture));
+    }
+
+    // Without labels: predictions only, the same classes and probabilities.
+    let unlabelled = f.path("unlabelled");
+    f.predict(&unlabelled).assert().success();
+    let rows = read(&unlabelled, "predictions.csv");
+    let without_label: Vec<String> = from_classify
+        .lines()
+        .map(|line| line.rsplit_once(',').unwrap().0.to_string())
+        .collect();
+    assert_eq!(rows.lines().collect::<Vec<_>>(), without_label);
+    for row in rows.lines().skip(1) {
+        let probability: f64 = row.split(',').nth(2).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&probability), "{row}");
+    }
+    assert!(!unlabelled.join("classification_report.txt").exists());
+}
+
+#[test]
+fn predict_refuses_an_autoencoder_a_damaged_file_and_other_sizes() {
+    let f = fixture(64);
+    let mut autoencoder = f.predict(&f.path("a"));
+    autoencoder.arg("-model").arg(&f.model);
+    assert_input_error(
+        &mut autoencoder,
+        &["ae.json", "an autoencoder, not a classifier"],
+    );
+
+    f.classify()
+        .args(["--epochs", "1", "--batch-size", "32", "--no-menu"])
+        .assert()
+        .success();
+    let small = common::write_images(
+        f.dir.path(),
+        "small.gz",
+        &aelab::data::idx::Images {
+            count: 2,
+            height: 8,
+            width: 8,
+            pixels: vec![0; 128],
+        },
+    );
+    let mut other_size = f.predict(&f.path("b"));
+    other_size.arg("-t").arg(&small);
+    assert_input_error(&mut other_size, &["small.gz", "8x8", "28x28"]);
+
+    let mpk = f.out.join("classifier.mpk");
+    let mut bytes = std::fs::read(&mpk).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&mpk, bytes).unwrap();
+    assert_input_error(&mut f.predict(&f.path("c")), &["classifier.mpk"]);
 }

@@ -143,10 +143,11 @@ fn a_malformed_table_is_kept_aside() {
         .arg("--no-menu")
         .assert()
         .success();
-    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    // A warning is a diagnostic: stderr, not the results on stdout.
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
-        stdout.contains("warning") && stdout.contains("loss_values.malformed-1.csv"),
-        "{stdout}"
+        stderr.contains("warning") && stderr.contains("loss_values.malformed-1.csv"),
+        "{stderr}"
     );
     assert_eq!(
         fs::read_to_string(out.join("loss_values.malformed-1.csv")).unwrap(),

@@ -14,7 +14,7 @@ use aelab::model::{AutoencoderConfig, ClassifierConfig, ModelBackend, TrainBacke
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
 use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
 use aelab::train::progress::Silent;
-use aelab::train::{EpochStats, Schedule};
+use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
 use burn::backend::libtorch::LibTorchDevice;
 use burn::backend::{Autodiff, Flex, LibTorch};
 use burn::module::AutodiffModule;
@@ -50,7 +50,24 @@ fn assert_close(what: &str, flex: f64, torch: f64) {
     );
 }
 
-fn assert_same_history(flex: &[EpochStats], torch: &[EpochStats]) {
+/// The accuracy an epoch's metrics hold, if they hold one.
+trait AccuracyOf {
+    fn accuracy(&self) -> Option<Accuracy>;
+}
+
+impl AccuracyOf for NoMetrics {
+    fn accuracy(&self) -> Option<Accuracy> {
+        None
+    }
+}
+
+impl AccuracyOf for Accuracy {
+    fn accuracy(&self) -> Option<Accuracy> {
+        Some(*self)
+    }
+}
+
+fn assert_same_history<M: Metrics + AccuracyOf>(flex: &[EpochStats<M>], torch: &[EpochStats<M>]) {
     assert_eq!(flex.len(), torch.len());
     for (f, t) in flex.iter().zip(torch) {
         eprintln!(
@@ -63,7 +80,7 @@ fn assert_same_history(flex: &[EpochStats], torch: &[EpochStats]) {
             f.val_loss,
             t.val_loss,
         );
-        if let (Some(fa), Some(ta)) = (f.accuracy, t.accuracy) {
+        if let (Some(fa), Some(ta)) = (f.metrics.accuracy(), t.metrics.accuracy()) {
             // One image in 160 may fall either side of a tie.
             assert!((fa.train - ta.train).abs() <= 0.01, "{fa:?} {ta:?}");
             assert!((fa.valid - ta.valid).abs() <= 0.025, "{fa:?} {ta:?}");
@@ -95,7 +112,7 @@ fn assert_each_close(names: &[&str], flex: &[Vec<f32>], torch: &[Vec<f32>], tole
 fn reconstruct<B: TrainBackend>(
     images: &Images,
     run_on: &B::Device,
-) -> (Vec<EpochStats>, Vec<f32>) {
+) -> (Vec<EpochStats<NoMetrics>>, Vec<f32>) {
     let split = Split::new(images.count, SCHEDULE.seed);
     let run =
         train_autoencoder::<B>(images, &split, &SMALL, &SCHEDULE, run_on, &mut Silent).unwrap();
@@ -132,7 +149,7 @@ fn classify<B: TrainBackend>(
     images: &Images,
     labels: &[u8],
     run_on: &B::Device,
-) -> Vec<EpochStats> {
+) -> Vec<EpochStats<Accuracy>> {
     let data = Labelled { images, labels };
     let split = Split::new(images.count, SCHEDULE.seed);
     let config = ClassifierConfig {

@@ -14,24 +14,19 @@ use super::table::AeRow;
 use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
 use crate::device::BackendJob;
+use crate::error::{Error, InputError, Result};
 use crate::model::store::{self, ModelCard, TrainingInfo};
-use crate::report::plots::{self, ErrorPoint};
+use crate::report::charts::{self, ErrorPanel, Pair};
+use crate::report::grids::{self, RECONSTRUCTIONS_SHOWN};
 use crate::train::autoencoder::{AutoencoderRun, train_autoencoder};
 use crate::train::progress::Console;
+use crate::train::{Figures, NoMetrics};
 
 /// The results table's file name under `--out`, as in the seed.
 pub const TABLE_FILE: &str = "loss_values.csv";
 
-/// Validation images shown in the reconstruction grid.
-const GRID_IMAGES: usize = 10;
-
-/// A finished run's figures, as the session keeps them.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Outcome {
-    pub loss: f64,
-    pub val_loss: f64,
-    pub train_seconds: f64,
-}
+/// The legend of every loss chart.
+const LOSS_LABELS: (&str, &str) = ("Training loss", "Validation loss");
 
 /// An autoencoder experiment on one dataset.
 pub struct Experiment<'a> {
@@ -44,7 +39,7 @@ pub struct Experiment<'a> {
 }
 
 impl BackendJob for Experiment<'_> {
-    type Output = anyhow::Result<()>;
+    type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let mut lab = Lab::<B> {
@@ -71,11 +66,11 @@ struct Lab<'a, B: TrainBackend> {
 
 impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = AeHyper;
-    type Outcome = Outcome;
+    type Outcome = Figures<NoMetrics>;
     type Run = AutoencoderRun<B>;
 
     /// Train `hyper`, then record it at once: table row, loss curves.
-    fn train(&mut self, hyper: AeHyper) -> anyhow::Result<(AutoencoderRun<B>, Outcome)> {
+    fn train(&mut self, hyper: AeHyper) -> Result<(AutoencoderRun<B>, Figures<NoMetrics>)> {
         println!(
             "Training {} ({} train, {} validation images)",
             hyper.run_name(),
@@ -90,39 +85,36 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             &self.device,
             &mut Console::new(),
         )?;
-        let last = run.last();
-        let outcome = Outcome {
-            loss: last.loss,
-            val_loss: last.val_loss,
-            train_seconds: run.train_seconds,
-        };
-        let table = self.out.join(TABLE_FILE);
-        let rows = runner::record_row(
-            &table,
-            AeRow::new(
-                &hyper,
-                outcome.train_seconds,
-                outcome.loss,
-                outcome.val_loss,
-            ),
-        )?;
+        let figures = run.figures();
+        let table = self.results();
+        let rows = runner::record_row(&table, AeRow::new(&hyper, &figures))?;
         let curves = self.out.join(format!("{}_curves.png", hyper.run_name()));
-        plots::loss_curves(
+        let per_epoch = |value: fn(&crate::train::EpochStats<NoMetrics>) -> f64| -> Vec<f64> {
+            run.history.iter().map(value).collect()
+        };
+        let (loss, val_loss) = (per_epoch(|s| s.loss), per_epoch(|s| s.val_loss));
+        charts::epoch_curves(
             &curves,
             &format!("Training and validation loss, {}", hyper.run_name()),
-            &run.history,
+            "Loss (MSE)",
+            Pair {
+                labels: LOSS_LABELS,
+                train: &loss,
+                valid: &val_loss,
+            },
+            None,
         )?;
         println!(
             "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}; wrote {} ({} rows), {}",
             hyper.run_name(),
-            outcome.train_seconds,
-            outcome.loss,
-            outcome.val_loss,
+            figures.train_seconds,
+            figures.loss,
+            figures.val_loss,
             table.display(),
             rows,
             curves.display()
         );
-        Ok((run, outcome))
+        Ok((run, figures))
     }
 
     /// Final loss and validation loss against `param`'s values.
@@ -130,25 +122,32 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         &self,
         base: AeHyper,
         param: AeParam,
-        points: &[(usize, Outcome)],
-    ) -> anyhow::Result<PathBuf> {
-        let points: Vec<ErrorPoint> = points
-            .iter()
-            .map(|&(value, o)| ErrorPoint {
-                value,
-                loss: o.loss,
-                val_loss: o.val_loss,
-                train_seconds: o.train_seconds,
-            })
-            .collect();
+        points: &[(usize, Figures<NoMetrics>)],
+    ) -> Result<PathBuf> {
+        let column = |value: fn(&Figures<NoMetrics>) -> f64| -> Vec<f64> {
+            points.iter().map(|(_, f)| value(f)).collect()
+        };
+        let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
+        let (loss, val_loss) = (column(|f| f.loss), column(|f| f.val_loss));
+        let panel = ErrorPanel {
+            name: "loss",
+            y_desc: "Final loss (MSE)",
+            pair: Pair {
+                labels: ("Loss", "Validation loss"),
+                train: &loss,
+                valid: &val_loss,
+            },
+        };
         let name = base.graph_name(param);
         let path = self.out.join(format!("{name}.png"));
-        plots::error_graph(&path, &name, AeHyper::label(param), &points)?;
+        let seconds = column(|f| f.train_seconds);
+        let label = AeHyper::label(param);
+        charts::error_graph(&path, &name, label, &values, &seconds, &[panel])?;
         Ok(path)
     }
 
     /// The current model's reconstructions of validation images.
-    fn pictures(&self, hyper: AeHyper, run: &AutoencoderRun<B>) -> anyhow::Result<Vec<PathBuf>> {
+    fn pictures(&self, hyper: AeHyper, run: &AutoencoderRun<B>) -> Result<Vec<PathBuf>> {
         Ok(vec![self.draw_reconstructions(hyper, run)?])
     }
 
@@ -162,14 +161,14 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         prompter: &mut dyn Prompter,
         hyper: AeHyper,
         run: &AutoencoderRun<B>,
-    ) -> anyhow::Result<Reply<()>> {
+    ) -> Result<Reply<()>> {
         let name = match prompter.text("Model name", &hyper.run_name()) {
             Reply::Value(name) => name,
             Reply::Back => return Ok(Reply::Back),
             Reply::Quit => return Ok(Reply::Quit),
         };
         if let Err(why) = validate_model_name(&name) {
-            println!("{why}");
+            eprintln!("{why}");
             return Ok(Reply::Back);
         }
         let (mpk, json) = store::model_paths(&self.out.join(&name));
@@ -189,7 +188,7 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
     }
 
     /// Save the model under `--save`.
-    fn finish(&mut self, _: AeHyper, run: &AutoencoderRun<B>) -> anyhow::Result<()> {
+    fn finish(&mut self, _: AeHyper, run: &AutoencoderRun<B>) -> Result<()> {
         self.save(run, self.model_name)
     }
 
@@ -200,8 +199,8 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
 
 impl<B: TrainBackend> Lab<'_, B> {
     /// Save a run's model as `out/NAME.mpk` + `NAME.json`.
-    fn save(&self, run: &AutoencoderRun<B>, name: &str) -> anyhow::Result<()> {
-        let last = run.last();
+    fn save(&self, run: &AutoencoderRun<B>, name: &str) -> Result<()> {
+        let figures = run.figures();
         let card = ModelCard::new(
             run.config,
             self.images.height,
@@ -211,9 +210,9 @@ impl<B: TrainBackend> Lab<'_, B> {
                 batch_size: run.schedule.batch_size,
                 seed: run.schedule.seed,
                 images: self.images.count,
-                loss: last.loss,
-                val_loss: last.val_loss,
-                train_seconds: run.train_seconds,
+                loss: figures.loss,
+                val_loss: figures.val_loss,
+                train_seconds: figures.train_seconds,
                 ..TrainingInfo::default()
             }),
         );
@@ -222,22 +221,18 @@ impl<B: TrainBackend> Lab<'_, B> {
         Ok(())
     }
 
-    fn draw_reconstructions(
-        &self,
-        hyper: AeHyper,
-        run: &AutoencoderRun<B>,
-    ) -> anyhow::Result<PathBuf> {
-        let shown = &self.split.valid[..self.split.valid.len().min(GRID_IMAGES)];
+    fn draw_reconstructions(&self, hyper: AeHyper, run: &AutoencoderRun<B>) -> Result<PathBuf> {
+        let shown = &self.split.valid[..self.split.valid.len().min(RECONSTRUCTIONS_SHOWN)];
         let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
         let reconstructed = run.model.valid().forward(batch.clone());
-        let to_vec = |t: Tensor<B::InnerBackend, 4>| -> anyhow::Result<Vec<f32>> {
-            t.into_data()
-                .to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("cannot read images back from the device: {e:?}"))
+        let to_vec = |t: Tensor<B::InnerBackend, 4>| -> Result<Vec<f32>> {
+            t.into_data().to_vec::<f32>().map_err(|e| {
+                Error::Failed(format!("cannot read images back from the device: {e:?}"))
+            })
         };
         let name = hyper.run_name();
         let path = self.out.join(format!("{name}_reconstructions.png"));
-        plots::reconstruction_grid(
+        grids::reconstruction_grid(
             &path,
             &format!("{name}: validation images and their reconstructions"),
             &to_vec(batch)?,
@@ -250,11 +245,11 @@ impl<B: TrainBackend> Lab<'_, B> {
 }
 
 /// A model name is a plain file name: the files go under `--out`.
-pub fn validate_model_name(name: &str) -> Result<(), String> {
+pub fn validate_model_name(name: &str) -> Result<(), InputError> {
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
-        return Err(format!(
+        return Err(InputError::new(format!(
             "'{name}' is not a usable model name: give a plain file name (no folders, not starting with a dot)"
-        ));
+        )));
     }
     Ok(())
 }

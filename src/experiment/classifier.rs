@@ -10,20 +10,20 @@ use burn::module::AutodiffModule;
 use super::hyper::{ClHyper, ClParam, HyperSet};
 use super::menu::{Prompter, Reply};
 use super::runner::{self, Kind, Plan};
-use super::table::{ClFigures, ClRow};
+use super::table::ClRow;
 use crate::data::dataset::Split;
 use crate::device::BackendJob;
-use crate::fsutil;
+use crate::error::Result;
 use crate::model::encoder::{Encoder, EncoderConfig};
 use crate::model::store::{self, ModelCard, TrainingInfo};
 use crate::model::{AutoencoderConfig, ClassifierConfig};
-use crate::report::metrics::{ClassificationReport, confusion_matrix};
-use crate::report::plots::{self, ClassifierPoint};
-use crate::train::EpochStats;
+use crate::predictions::{self, Found};
+use crate::report::charts::{self, ErrorPanel, Pair};
 use crate::train::classifier::{
     ClassifierRun, Labelled, LossKind, Trainer, predict, train_classifier,
 };
 use crate::train::progress::Console;
+use crate::train::{Accuracy, EpochStats, Figures};
 
 /// The results table's file name under `--out`, as in the seed.
 pub const TABLE_FILE: &str = "classification_loss_values.csv";
@@ -32,21 +32,13 @@ pub const TABLE_FILE: &str = "classification_loss_values.csv";
 pub const LOSS_CURVES_FILE: &str = "Training_and_validation_loss.png";
 pub const ACCURACY_CURVES_FILE: &str = "Training_and_validation_accuracy.png";
 
-/// Files written by a prediction of the test set.
-pub const REPORT_FILE: &str = "classification_report.txt";
-pub const CORRECT_FILE: &str = "found_correct.png";
-pub const INCORRECT_FILE: &str = "found_incorrect.png";
-pub const CONFUSION_FILE: &str = "confusion_matrix.png";
-
-/// Test images shown in each of the correct and incorrect grids.
-const GRID_IMAGES: usize = 12;
-
 /// A classifier experiment: training and test sets, and the autoencoder to start from.
 pub struct Experiment<'a> {
     pub train: Labelled<'a>,
     pub test: Labelled<'a>,
-    /// The autoencoder's weights (`NAME.mpk`; its card beside it).
+    /// The autoencoder's weights (`NAME.mpk`), and its card, read and checked already.
     pub autoencoder: &'a Path,
+    pub autoencoder_card: &'a ModelCard<AutoencoderConfig>,
     pub classes: usize,
     pub base: ClHyper,
     pub seed: u64,
@@ -58,10 +50,11 @@ pub struct Experiment<'a> {
 }
 
 impl BackendJob for Experiment<'_> {
-    type Output = anyhow::Result<()>;
+    type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
-        let (autoencoder, card) = store::load::<AutoencoderConfig, B>(self.autoencoder, &device)?;
+        let card = self.autoencoder_card;
+        let autoencoder = store::load_weights::<_, B>(self.autoencoder, card, &device)?;
         let mut lab = Lab::<B> {
             train: self.train,
             test: self.test,
@@ -99,11 +92,11 @@ struct Lab<'a, B: TrainBackend> {
 
 impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = ClHyper;
-    type Outcome = ClFigures;
+    type Outcome = Figures<Accuracy>;
     type Run = ClassifierRun<B>;
 
     /// Train `hyper`, then record it at once: table row, curves, saved classifier.
-    fn train(&mut self, hyper: ClHyper) -> anyhow::Result<(ClassifierRun<B>, ClFigures)> {
+    fn train(&mut self, hyper: ClHyper) -> Result<(ClassifierRun<B>, Figures<Accuracy>)> {
         println!(
             "Training {} ({} train, {} validation images, loss {})",
             hyper.run_name(),
@@ -122,16 +115,8 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             &self.device,
         );
         let run = train_classifier(trainer, model, &config, &mut Console::new())?;
-        let last = run.last();
-        let accuracy = run.last_accuracy();
-        let figures = ClFigures {
-            train_seconds: run.train_seconds,
-            loss: last.loss,
-            val_loss: last.val_loss,
-            accuracy: accuracy.train,
-            val_accuracy: accuracy.valid,
-        };
-        let table = self.out.join(TABLE_FILE);
+        let figures = run.figures();
+        let table = self.results();
         let rows = runner::record_row(&table, ClRow::new(&hyper, &figures))?;
         let curves = self.draw_curves(&run, &hyper)?;
         let (mpk, _) = self.save(&run)?;
@@ -141,8 +126,8 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             figures.train_seconds,
             figures.loss,
             figures.val_loss,
-            figures.accuracy,
-            figures.val_accuracy,
+            figures.metrics.train,
+            figures.metrics.valid,
             table.display(),
             rows,
             curves[0].display(),
@@ -157,33 +142,45 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         &self,
         base: ClHyper,
         param: ClParam,
-        points: &[(usize, ClFigures)],
-    ) -> anyhow::Result<PathBuf> {
-        let points: Vec<ClassifierPoint> = points
-            .iter()
-            .map(|&(value, f)| ClassifierPoint {
-                value,
-                loss: f.loss,
-                val_loss: f.val_loss,
-                accuracy: f.accuracy,
-                val_accuracy: f.val_accuracy,
-                train_seconds: f.train_seconds,
-            })
-            .collect();
+        points: &[(usize, Figures<Accuracy>)],
+    ) -> Result<PathBuf> {
+        let column = |value: fn(&Figures<Accuracy>) -> f64| -> Vec<f64> {
+            points.iter().map(|(_, f)| value(f)).collect()
+        };
+        let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
+        let (loss, val_loss) = (column(|f| f.loss), column(|f| f.val_loss));
+        let (accuracy, val_accuracy) = (column(|f| f.metrics.train), column(|f| f.metrics.valid));
+        let loss_desc = format!("Final loss ({})", self.loss);
+        let panels = [
+            ErrorPanel {
+                name: "loss",
+                y_desc: &loss_desc,
+                pair: Pair {
+                    labels: ("Loss", "Validation loss"),
+                    train: &loss,
+                    valid: &val_loss,
+                },
+            },
+            ErrorPanel {
+                name: "accuracy",
+                y_desc: "Final accuracy",
+                pair: Pair {
+                    labels: ("Accuracy", "Validation accuracy"),
+                    train: &accuracy,
+                    valid: &val_accuracy,
+                },
+            },
+        ];
         let name = base.graph_name(param);
         let path = self.out.join(format!("{name}.png"));
-        plots::classifier_error_graph(
-            &path,
-            &name,
-            ClHyper::label(param),
-            &format!("Final loss ({})", self.loss),
-            &points,
-        )?;
+        let seconds = column(|f| f.train_seconds);
+        let label = ClHyper::label(param);
+        charts::error_graph(&path, &name, label, &values, &seconds, &panels)?;
         Ok(path)
     }
 
     /// The current run's loss and accuracy curves.
-    fn pictures(&self, hyper: ClHyper, run: &ClassifierRun<B>) -> anyhow::Result<Vec<PathBuf>> {
+    fn pictures(&self, hyper: ClHyper, run: &ClassifierRun<B>) -> Result<Vec<PathBuf>> {
         Ok(self.draw_curves(run, &hyper)?.into())
     }
 
@@ -196,13 +193,13 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         _: &mut dyn Prompter,
         _: ClHyper,
         current: &ClassifierRun<B>,
-    ) -> anyhow::Result<Reply<()>> {
+    ) -> Result<Reply<()>> {
         self.predict(current)?;
         Ok(Reply::Value(()))
     }
 
     /// Without the menu, a run ends with its predictions on the test set.
-    fn finish(&mut self, _: ClHyper, current: &ClassifierRun<B>) -> anyhow::Result<()> {
+    fn finish(&mut self, _: ClHyper, current: &ClassifierRun<B>) -> Result<()> {
         self.predict(current)
     }
 
@@ -226,41 +223,46 @@ impl<B: TrainBackend> Lab<'_, B> {
     }
 
     /// Loss and accuracy per epoch over both stages, the stage boundary marked.
-    fn draw_curves(&self, run: &ClassifierRun<B>, hyper: &ClHyper) -> anyhow::Result<[PathBuf; 2]> {
+    fn draw_curves(&self, run: &ClassifierRun<B>, hyper: &ClHyper) -> Result<[PathBuf; 2]> {
         let loss_path = self.out.join(LOSS_CURVES_FILE);
         let accuracy_path = self.out.join(ACCURACY_CURVES_FILE);
         let boundary = Some(run.schedule.epochs);
-        let per_epoch = |value: &dyn Fn(&EpochStats) -> f64| -> Vec<f64> {
+        let per_epoch = |value: fn(&EpochStats<Accuracy>) -> f64| -> Vec<f64> {
             run.history.iter().map(value).collect()
         };
-        let accuracy = |s: &EpochStats| s.accuracy.expect("classifier epochs record accuracy");
-        plots::stage_curves(
+        let (loss, val_loss) = (per_epoch(|s| s.loss), per_epoch(|s| s.val_loss));
+        charts::epoch_curves(
             &loss_path,
             &format!("Training and validation loss, {}", hyper.run_name()),
             &format!("Loss ({})", run.loss),
-            "Training loss",
-            "Validation loss",
-            &per_epoch(&|s| s.loss),
-            &per_epoch(&|s| s.val_loss),
+            Pair {
+                labels: ("Training loss", "Validation loss"),
+                train: &loss,
+                valid: &val_loss,
+            },
             boundary,
         )?;
-        plots::stage_curves(
+        let (accuracy, val_accuracy) = (
+            per_epoch(|s| s.metrics.train),
+            per_epoch(|s| s.metrics.valid),
+        );
+        charts::epoch_curves(
             &accuracy_path,
             &format!("Training and validation accuracy, {}", hyper.run_name()),
             "Accuracy",
-            "Training accuracy",
-            "Validation accuracy",
-            &per_epoch(&|s| accuracy(s).train),
-            &per_epoch(&|s| accuracy(s).valid),
+            Pair {
+                labels: ("Training accuracy", "Validation accuracy"),
+                train: &accuracy,
+                valid: &val_accuracy,
+            },
             boundary,
         )?;
         Ok([loss_path, accuracy_path])
     }
 
     /// Save the run's classifier under `--save`, replacing the previous run's.
-    fn save(&self, run: &ClassifierRun<B>) -> anyhow::Result<(PathBuf, PathBuf)> {
-        let last = run.last();
-        let accuracy = run.last_accuracy();
+    fn save(&self, run: &ClassifierRun<B>) -> Result<(PathBuf, PathBuf)> {
+        let figures = run.figures();
         let card = ModelCard::new(
             run.config,
             run.config.height,
@@ -270,11 +272,11 @@ impl<B: TrainBackend> Lab<'_, B> {
                 batch_size: run.schedule.batch_size,
                 seed: run.schedule.seed,
                 images: self.train.images.count,
-                loss: last.loss,
-                val_loss: last.val_loss,
-                train_seconds: run.train_seconds,
-                accuracy: Some(accuracy.train),
-                val_accuracy: Some(accuracy.valid),
+                loss: figures.loss,
+                val_loss: figures.val_loss,
+                train_seconds: figures.train_seconds,
+                accuracy: Some(figures.metrics.train),
+                val_accuracy: Some(figures.metrics.valid),
                 loss_function: Some(run.loss.to_string()),
                 encoder_from: Some(self.encoder_from.display().to_string()),
             }),
@@ -282,70 +284,18 @@ impl<B: TrainBackend> Lab<'_, B> {
         Ok(store::save(&run.model, &card, self.out, self.model_name)?)
     }
 
-    /// Classify the test set: counts and report on stdout, the report, image grids and
-    /// confusion matrix as files.
-    fn predict(&self, run: &ClassifierRun<B>) -> anyhow::Result<()> {
+    /// Classify the test set: `predictions.csv`, the report (also on stdout), image grids
+    /// and confusion matrix.
+    fn predict(&self, run: &ClassifierRun<B>) -> Result<()> {
         let model = run.model.valid();
-        let predicted = predict::<B::InnerBackend>(&model, self.test.images, &self.device);
-        let actual: Vec<usize> = self.test.labels.iter().map(|&l| usize::from(l)).collect();
-        let report = ClassificationReport::new(&predicted, &actual, self.classes);
-        let text = report.to_text();
-        println!("Found {} correct labels", report.correct);
-        println!("Found {} incorrect labels", report.incorrect());
-        println!("{text}");
-
-        let report_path = self.out.join(REPORT_FILE);
-        fsutil::write_atomic(&report_path, text.as_bytes()).map_err(|e| {
-            anyhow::anyhow!("{}: cannot write the report: {e}", report_path.display())
-        })?;
-        let mut written = vec![report_path];
-        for (file, correct) in [(CORRECT_FILE, true), (INCORRECT_FILE, false)] {
-            let shown: Vec<usize> = (0..predicted.len())
-                .filter(|&i| (predicted[i] == actual[i]) == correct)
-                .take(GRID_IMAGES)
-                .collect();
-            let path = self.out.join(file);
-            let pixels: Vec<u8> = shown
-                .iter()
-                .flat_map(|&i| self.test.images.image(i).iter().copied())
-                .collect();
-            let captions: Vec<String> = shown
-                .iter()
-                .map(|&i| format!("Predicted {}, Class {}", predicted[i], actual[i]))
-                .collect();
-            let title = format!(
-                "Test images classified {}: the first {} of {}",
-                if correct { "correctly" } else { "incorrectly" },
-                shown.len(),
-                if correct {
-                    report.correct
-                } else {
-                    report.incorrect()
-                }
-            );
-            plots::prediction_grid(
-                &path,
-                &title,
-                &pixels,
-                self.test.images.height,
-                self.test.images.width,
-                &captions,
-            )?;
-            written.push(path);
-        }
-        let confusion = self.out.join(CONFUSION_FILE);
-        plots::confusion_matrix_chart(
-            &confusion,
-            &format!(
-                "Confusion matrix, {} test images (accuracy {:.4})",
-                report.total, report.accuracy
-            ),
-            &confusion_matrix(&predicted, &actual, self.classes),
-        )?;
-        written.push(confusion);
-        for path in written {
-            println!("Wrote {}", path.display());
-        }
+        let predictions = predict::<B::InnerBackend>(&model, self.test.images, &self.device);
+        let found = Found {
+            images: self.test.images,
+            predictions: &predictions,
+            labels: Some(self.test.labels),
+            classes: self.classes,
+        };
+        predictions::write(self.out, &found)?;
         Ok(())
     }
 }

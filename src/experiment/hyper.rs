@@ -6,24 +6,83 @@ use std::fmt::Debug;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::InputError;
 use crate::model::AutoencoderConfig;
+use crate::model::classifier::MAX_FC_UNITS;
+use crate::model::encoder::POOLED_LAYERS;
 use crate::train::Schedule;
 
-/// A set of whole-number hyperparameters, each of which can be varied on its own.
-pub trait HyperSet: Copy + PartialEq + Debug {
+/// One hyperparameter of a kind: its names, its bounds, and where it lives in the set.
+pub struct ParamSpec<H> {
+    /// How `--sweep` spells it: "filters".
+    pub key: &'static str,
+    /// How a person reads it: "Filters per layer".
+    pub label: &'static str,
+    /// Its prefix in run names: "FL".
+    pub abbrev: &'static str,
+    pub min: usize,
+    pub max: Option<usize>,
+    pub get: fn(&H) -> usize,
+    pub set: fn(&mut H, usize),
+}
+
+impl<H> ParamSpec<H> {
+    /// Whether `value` is within the bounds; the message names the hyperparameter.
+    fn check(&self, value: usize) -> Result<(), InputError> {
+        let name = self.label.to_lowercase();
+        match self.max {
+            Some(max) if value < self.min || value > max => Err(InputError::new(format!(
+                "{name} must be between {} and {max} (got {value})",
+                self.min
+            ))),
+            None if value < self.min => Err(InputError::new(format!(
+                "{name} must be at least {} (got {value})",
+                self.min
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A set of whole-number hyperparameters, each of which can be varied on its own, described
+/// by a table of [`ParamSpec`]s.
+pub trait HyperSet: Copy + PartialEq + Debug + 'static {
     type Param: Copy + PartialEq + Debug + 'static;
     /// Every hyperparameter, in menu and name order.
     const PARAMS: &'static [Self::Param];
 
-    /// How a person reads it: "Filters per layer".
-    fn label(param: Self::Param) -> &'static str;
-    /// How `--sweep` spells it: "filters".
-    fn key(param: Self::Param) -> &'static str;
-    /// Its prefix in run names: "FL".
-    fn abbrev(param: Self::Param) -> &'static str;
-    fn get(&self, param: Self::Param) -> usize;
-    fn set(&mut self, param: Self::Param, value: usize);
-    fn validate(&self) -> Result<(), String>;
+    fn spec(param: Self::Param) -> &'static ParamSpec<Self>;
+
+    /// The checks that take more than one value, after each value's own bounds.
+    fn check_together(&self) -> Result<(), InputError>;
+
+    fn label(param: Self::Param) -> &'static str {
+        Self::spec(param).label
+    }
+
+    fn key(param: Self::Param) -> &'static str {
+        Self::spec(param).key
+    }
+
+    fn abbrev(param: Self::Param) -> &'static str {
+        Self::spec(param).abbrev
+    }
+
+    fn get(&self, param: Self::Param) -> usize {
+        (Self::spec(param).get)(self)
+    }
+
+    fn set(&mut self, param: Self::Param, value: usize) {
+        (Self::spec(param).set)(self, value)
+    }
+
+    /// Every bound, then the checks across values.
+    fn validate(&self) -> Result<(), InputError> {
+        for &param in Self::PARAMS {
+            Self::spec(param).check(self.get(param))?;
+        }
+        self.check_together()
+    }
 
     /// A copy with one hyperparameter changed.
     fn with(&self, param: Self::Param, value: usize) -> Self {
@@ -65,23 +124,28 @@ pub trait HyperSet: Copy + PartialEq + Debug {
 }
 
 /// Parse a `--sweep` value such as `filters=16,32,64`.
-pub fn parse_sweep<H: HyperSet>(text: &str) -> Result<(H::Param, Vec<usize>), String> {
+pub fn parse_sweep<H: HyperSet>(text: &str) -> Result<(H::Param, Vec<usize>), InputError> {
     let (key, values) = text.split_once('=').ok_or_else(|| {
-        format!("--sweep '{text}': write it as NAME=V1,V2,... e.g. filters=16,32,64")
+        InputError::new(format!(
+            "--sweep '{text}': write it as NAME=V1,V2,... e.g. filters=16,32,64"
+        ))
     })?;
     let param = H::param_for_key(key).ok_or_else(|| {
         let names: Vec<&str> = H::PARAMS.iter().map(|&p| H::key(p)).collect();
-        format!(
+        InputError::new(format!(
             "--sweep '{text}': unknown hyperparameter '{key}' (one of: {})",
             names.join(", ")
-        )
+        ))
     })?;
     let values = values
         .split(',')
         .map(|v| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("--sweep '{text}': '{}' is not a whole number", v.trim()))
+            v.trim().parse::<usize>().map_err(|_| {
+                InputError::new(format!(
+                    "--sweep '{text}': '{}' is not a whole number",
+                    v.trim()
+                ))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((param, values))
@@ -134,6 +198,55 @@ impl AeHyper {
     }
 }
 
+/// The autoencoder's hyperparameters, in `AeParam` order.
+const AE_SPECS: [ParamSpec<AeHyper>; 5] = [
+    ParamSpec {
+        key: "layers",
+        label: "Layers",
+        abbrev: "L",
+        min: POOLED_LAYERS,
+        max: None,
+        get: |h| h.layers,
+        set: |h, v| h.layers = v,
+    },
+    ParamSpec {
+        key: "filter_size",
+        label: "Filter size",
+        abbrev: "FS",
+        min: 1,
+        max: None,
+        get: |h| h.filter_size,
+        set: |h, v| h.filter_size = v,
+    },
+    ParamSpec {
+        key: "filters",
+        label: "Filters per layer",
+        abbrev: "FL",
+        min: 1,
+        max: None,
+        get: |h| h.filters,
+        set: |h, v| h.filters = v,
+    },
+    ParamSpec {
+        key: "epochs",
+        label: "Epochs",
+        abbrev: "E",
+        min: 1,
+        max: None,
+        get: |h| h.epochs,
+        set: |h, v| h.epochs = v,
+    },
+    ParamSpec {
+        key: "batch_size",
+        label: "Batch size",
+        abbrev: "B",
+        min: 1,
+        max: None,
+        get: |h| h.batch_size,
+        set: |h, v| h.batch_size = v,
+    },
+];
+
 impl HyperSet for AeHyper {
     type Param = AeParam;
     const PARAMS: &'static [AeParam] = &[
@@ -144,65 +257,13 @@ impl HyperSet for AeHyper {
         AeParam::BatchSize,
     ];
 
-    fn label(param: AeParam) -> &'static str {
-        match param {
-            AeParam::Layers => "Layers",
-            AeParam::FilterSize => "Filter size",
-            AeParam::Filters => "Filters per layer",
-            AeParam::Epochs => "Epochs",
-            AeParam::BatchSize => "Batch size",
-        }
+    fn spec(param: AeParam) -> &'static ParamSpec<Self> {
+        &AE_SPECS[param as usize]
     }
 
-    fn key(param: AeParam) -> &'static str {
-        match param {
-            AeParam::Layers => "layers",
-            AeParam::FilterSize => "filter_size",
-            AeParam::Filters => "filters",
-            AeParam::Epochs => "epochs",
-            AeParam::BatchSize => "batch_size",
-        }
-    }
-
-    fn abbrev(param: AeParam) -> &'static str {
-        match param {
-            AeParam::Layers => "L",
-            AeParam::FilterSize => "FS",
-            AeParam::Filters => "FL",
-            AeParam::Epochs => "E",
-            AeParam::BatchSize => "B",
-        }
-    }
-
-    fn get(&self, param: AeParam) -> usize {
-        match param {
-            AeParam::Layers => self.layers,
-            AeParam::FilterSize => self.filter_size,
-            AeParam::Filters => self.filters,
-            AeParam::Epochs => self.epochs,
-            AeParam::BatchSize => self.batch_size,
-        }
-    }
-
-    fn set(&mut self, param: AeParam, value: usize) {
-        match param {
-            AeParam::Layers => self.layers = value,
-            AeParam::FilterSize => self.filter_size = value,
-            AeParam::Filters => self.filters = value,
-            AeParam::Epochs => self.epochs = value,
-            AeParam::BatchSize => self.batch_size = value,
-        }
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        self.architecture().validate()?;
-        if self.epochs == 0 {
-            return Err("epochs must be at least 1".into());
-        }
-        if self.batch_size == 0 {
-            return Err("batch size must be at least 1".into());
-        }
-        Ok(())
+    /// The widest layer (filters doubling per layer) must fit.
+    fn check_together(&self) -> Result<(), InputError> {
+        self.architecture().validate()
     }
 }
 
@@ -250,6 +311,47 @@ impl ClHyper {
     }
 }
 
+/// The classifier's hyperparameters, in `ClParam` order. The most encoder layers is the
+/// loaded encoder's depth, checked in `check_together`.
+const CL_SPECS: [ParamSpec<ClHyper>; 4] = [
+    ParamSpec {
+        key: "layers",
+        label: "Encoder layers",
+        abbrev: "L",
+        min: 1,
+        max: None,
+        get: |h| h.layers,
+        set: |h, v| h.layers = v,
+    },
+    ParamSpec {
+        key: "fc_units",
+        label: "FC units",
+        abbrev: "FC",
+        min: 1,
+        max: Some(MAX_FC_UNITS),
+        get: |h| h.fc_units,
+        set: |h, v| h.fc_units = v,
+    },
+    ParamSpec {
+        key: "epochs",
+        label: "Epochs",
+        abbrev: "E",
+        min: 1,
+        max: None,
+        get: |h| h.epochs,
+        set: |h, v| h.epochs = v,
+    },
+    ParamSpec {
+        key: "batch_size",
+        label: "Batch size",
+        abbrev: "B",
+        min: 1,
+        max: None,
+        get: |h| h.batch_size,
+        set: |h, v| h.batch_size = v,
+    },
+];
+
 impl HyperSet for ClHyper {
     type Param = ClParam;
     const PARAMS: &'static [ClParam] = &[
@@ -259,66 +361,16 @@ impl HyperSet for ClHyper {
         ClParam::BatchSize,
     ];
 
-    fn label(param: ClParam) -> &'static str {
-        match param {
-            ClParam::Layers => "Encoder layers",
-            ClParam::FcUnits => "FC units",
-            ClParam::Epochs => "Epochs",
-            ClParam::BatchSize => "Batch size",
-        }
+    fn spec(param: ClParam) -> &'static ParamSpec<Self> {
+        &CL_SPECS[param as usize]
     }
 
-    fn key(param: ClParam) -> &'static str {
-        match param {
-            ClParam::Layers => "layers",
-            ClParam::FcUnits => "fc_units",
-            ClParam::Epochs => "epochs",
-            ClParam::BatchSize => "batch_size",
-        }
-    }
-
-    fn abbrev(param: ClParam) -> &'static str {
-        match param {
-            ClParam::Layers => "L",
-            ClParam::FcUnits => "FC",
-            ClParam::Epochs => "E",
-            ClParam::BatchSize => "B",
-        }
-    }
-
-    fn get(&self, param: ClParam) -> usize {
-        match param {
-            ClParam::Layers => self.layers,
-            ClParam::FcUnits => self.fc_units,
-            ClParam::Epochs => self.epochs,
-            ClParam::BatchSize => self.batch_size,
-        }
-    }
-
-    fn set(&mut self, param: ClParam, value: usize) {
-        match param {
-            ClParam::Layers => self.layers = value,
-            ClParam::FcUnits => self.fc_units = value,
-            ClParam::Epochs => self.epochs = value,
-            ClParam::BatchSize => self.batch_size = value,
-        }
-    }
-
-    fn validate(&self) -> Result<(), String> {
-        if self.layers == 0 || self.layers > self.encoder_layers {
-            return Err(format!(
+    fn check_together(&self) -> Result<(), InputError> {
+        if self.layers > self.encoder_layers {
+            return Err(InputError::new(format!(
                 "encoder layers must be between 1 and {}, the loaded encoder's depth (got {})",
                 self.encoder_layers, self.layers
-            ));
-        }
-        if self.fc_units == 0 {
-            return Err("FC units must be at least 1".into());
-        }
-        if self.epochs == 0 {
-            return Err("epochs must be at least 1".into());
-        }
-        if self.batch_size == 0 {
-            return Err("batch size must be at least 1".into());
+            )));
         }
         Ok(())
     }
@@ -360,16 +412,19 @@ mod tests {
         assert!(
             parse_sweep::<AeHyper>("filters")
                 .unwrap_err()
+                .0
                 .contains("NAME=V1,V2")
         );
         assert!(
             parse_sweep::<AeHyper>("dropout=1")
                 .unwrap_err()
+                .0
                 .contains("batch_size")
         );
         assert!(
             parse_sweep::<AeHyper>("epochs=5,x")
                 .unwrap_err()
+                .0
                 .contains("'x'")
         );
     }
@@ -381,8 +436,10 @@ mod tests {
         assert_eq!(base.graph_name(ClParam::FcUnits), "L4_FCx_E20_B64");
         assert_eq!(ClHyper::param_for_key("fc-units"), Some(ClParam::FcUnits));
         let err = base.with(ClParam::Layers, 5).validate().unwrap_err();
-        assert!(err.contains("between 1 and 4"), "{err}");
+        assert!(err.0.contains("between 1 and 4"), "{err}");
         assert!(base.with(ClParam::Layers, 1).validate().is_ok());
+        let err = base.with(ClParam::FcUnits, MAX_FC_UNITS + 1).validate();
+        assert!(err.unwrap_err().0.contains("fc units must be between 1"));
     }
 
     #[test]
@@ -392,12 +449,14 @@ mod tests {
             h.with(AeParam::Epochs, 0)
                 .validate()
                 .unwrap_err()
+                .0
                 .contains("epochs")
         );
         assert!(
             h.with(AeParam::BatchSize, 0)
                 .validate()
                 .unwrap_err()
+                .0
                 .contains("batch size")
         );
     }

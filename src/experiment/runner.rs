@@ -8,6 +8,7 @@ use super::hyper::HyperSet;
 use super::menu::{Prompter, Reply};
 use super::session::Session;
 use super::table::{self, ResultRow};
+use crate::error::{Error, Result};
 use crate::interrupt::{self, Interrupted};
 use crate::train::TrainError;
 
@@ -33,7 +34,7 @@ pub trait Kind {
     type Run;
 
     /// Train `hyper` and record it at once (results table row, curves).
-    fn train(&mut self, hyper: Self::Hyper) -> anyhow::Result<(Self::Run, Self::Outcome)>;
+    fn train(&mut self, hyper: Self::Hyper) -> Result<(Self::Run, Self::Outcome)>;
     /// The error graph of `param`, named after `base` (`L4_FS3_FLx_E100_B64.png`), from
     /// the final figures of the runs that varied it.
     fn error_graph(
@@ -41,9 +42,9 @@ pub trait Kind {
         base: Self::Hyper,
         param: Param<Self>,
         points: &[(usize, Self::Outcome)],
-    ) -> anyhow::Result<PathBuf>;
+    ) -> Result<PathBuf>;
     /// Pictures of the current run beside the error graphs (reconstructions, curves).
-    fn pictures(&self, hyper: Self::Hyper, run: &Self::Run) -> anyhow::Result<Vec<PathBuf>>;
+    fn pictures(&self, hyper: Self::Hyper, run: &Self::Run) -> Result<Vec<PathBuf>>;
     /// The menu's third choice, e.g. "Save the model".
     fn action_label(&self) -> &'static str;
     fn action(
@@ -51,9 +52,9 @@ pub trait Kind {
         prompter: &mut dyn Prompter,
         hyper: Self::Hyper,
         run: &Self::Run,
-    ) -> anyhow::Result<Reply<()>>;
+    ) -> Result<Reply<()>>;
     /// What a run without the menu leaves behind (a saved model, predictions).
-    fn finish(&mut self, hyper: Self::Hyper, run: &Self::Run) -> anyhow::Result<()>;
+    fn finish(&mut self, hyper: Self::Hyper, run: &Self::Run) -> Result<()>;
     /// The results table every finished run is recorded in.
     fn results(&self) -> PathBuf;
 }
@@ -61,7 +62,7 @@ pub trait Kind {
 type Param<K> = <<K as Kind>::Hyper as HyperSet>::Param;
 
 /// Run `plan` from the base hyperparameters `base`.
-pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyhow::Result<()> {
+pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> Result<()> {
     let mut session = Session::new(base);
     match plan {
         Plan::Once => {
@@ -72,7 +73,7 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> anyho
             let base_run = train(kind, &mut session, base)?;
             for (param, values) in sweeps {
                 for value in values.into_iter().filter(|&v| v != base.get(param)) {
-                    let hyper = session.variant(param, value).map_err(anyhow::Error::msg)?;
+                    let hyper = session.variant(param, value)?;
                     train(kind, &mut session, hyper)?;
                 }
             }
@@ -102,7 +103,7 @@ fn train<K: Kind>(
     kind: &mut K,
     session: &mut Session<K::Hyper, K::Outcome>,
     hyper: K::Hyper,
-) -> anyhow::Result<K::Run> {
+) -> Result<K::Run> {
     let training = interrupt::Training::start()?;
     let trained = kind.train(hyper);
     drop(training);
@@ -112,10 +113,10 @@ fn train<K: Kind>(
         results: kind.results(),
     };
     let (run, outcome) = match trained {
-        Err(e) => match e.downcast_ref::<TrainError>() {
-            Some(&TrainError::Interrupted { epoch }) => return Err(interrupted(Some(epoch)).into()),
-            _ => return Err(e),
-        },
+        Err(Error::Train(TrainError::Interrupted { epoch })) => {
+            return Err(interrupted(Some(epoch)).into());
+        }
+        Err(e) => return Err(e),
         Ok(_) if interrupt::requested() => return Err(interrupted(None).into()),
         Ok(done) => done,
     };
@@ -129,7 +130,7 @@ fn draw_graphs<K: Kind>(
     session: &Session<K::Hyper, K::Outcome>,
     hyper: K::Hyper,
     run: &K::Run,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> Result<Vec<PathBuf>> {
     let varied = session.varied();
     if varied.is_empty() {
         println!("No hyperparameter varied yet: run again with one changed to get error graphs.");
@@ -144,10 +145,10 @@ fn draw_graphs<K: Kind>(
 
 /// Add a run's row to its results table; says so when an unreadable table was moved aside.
 /// Returns the number of rows now in the table.
-pub(super) fn record_row<R: ResultRow>(table: &Path, row: R) -> anyhow::Result<usize> {
+pub(super) fn record_row<R: ResultRow>(table: &Path, row: R) -> Result<usize> {
     let update = table::add_row(table, row)?;
     if let Some((aside, why)) = update.moved_aside {
-        println!(
+        eprintln!(
             "warning: {} was not a valid results table ({why}); kept it as {} and started a new one",
             table.display(),
             aside.display()
@@ -166,7 +167,7 @@ fn print_written(paths: &[PathBuf]) {
 fn ask_base_values<H: HyperSet>(prompter: &mut dyn Prompter, defaults: H) -> Option<H> {
     let mut base = defaults;
     for &param in H::PARAMS {
-        let check = |value: usize| base.with(param, value).validate();
+        let check = |value: usize| base.with(param, value).validate().map_err(|e| e.0);
         match prompter.number(H::label(param), base.get(param), &check) {
             Reply::Value(value) => base.set(param, value),
             Reply::Back | Reply::Quit => return None,
@@ -180,7 +181,7 @@ fn menu<K: Kind>(
     kind: &mut K,
     mut session: Session<K::Hyper, K::Outcome>,
     prompter: &mut dyn Prompter,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let base = session.base();
     let mut current = (base, train(kind, &mut session, base)?);
     let choices = [
@@ -196,9 +197,7 @@ fn menu<K: Kind>(
                 Reply::Value(hyper) => match train(kind, &mut session, hyper) {
                     Ok(run) => current = (hyper, run),
                     // A diverged run is reported and the menu goes on with the last good one.
-                    Err(e) if matches!(e.downcast_ref(), Some(TrainError::NonFinite { .. })) => {
-                        println!("error: {e}")
-                    }
+                    Err(e @ Error::Train(TrainError::NonFinite { .. })) => eprintln!("error: {e}"),
                     Err(e) => return Err(e),
                 },
                 Reply::Back => continue,
@@ -236,7 +235,7 @@ fn ask_variant<H: HyperSet, O: Clone>(
         Reply::Back => return Reply::Back,
         Reply::Quit => return Reply::Quit,
     };
-    let check = |value: usize| session.variant(param, value).map(|_| ());
+    let check = |value: usize| session.variant(param, value).map(|_| ()).map_err(|e| e.0);
     match prompter.number(
         &format!("New {}", H::label(param).to_lowercase()),
         base.get(param),

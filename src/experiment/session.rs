@@ -2,6 +2,7 @@
 //! so far, and what the error graphs should show. Front ends (menu, sweeps) only translate.
 
 use super::hyper::HyperSet;
+use crate::error::InputError;
 
 /// A session: one base run, and reruns that each change exactly one hyperparameter.
 #[derive(Clone, Debug)]
@@ -24,7 +25,7 @@ impl<H: HyperSet, O: Clone> Session<H, O> {
 
     /// The base with `param` set to `value`, checked. Every rerun starts from the base, so
     /// each graph varies exactly one hyperparameter.
-    pub fn variant(&self, param: H::Param, value: usize) -> Result<H, String> {
+    pub fn variant(&self, param: H::Param, value: usize) -> Result<H, InputError> {
         let hyper = self.base.with(param, value);
         hyper.validate()?;
         Ok(hyper)
@@ -104,7 +105,7 @@ mod tests {
     #[test]
     fn invalid_variants_are_refused() {
         let err = session().variant(AeParam::Layers, 1).unwrap_err();
-        assert!(err.contains("layers"), "{err}");
+        assert!(err.0.contains("layers"), "{err}");
     }
 
     #[test]

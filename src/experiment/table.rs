@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::hyper::{AeHyper, ClHyper};
-use crate::error::InputError;
+use crate::error::{Error, InputError, WriteError};
 use crate::fsutil;
+use crate::train::{Accuracy, Figures, NoMetrics};
 
 /// A row of a results table.
 pub trait ResultRow: Serialize + DeserializeOwned + Clone {
@@ -43,16 +44,16 @@ pub struct AeRow {
 }
 
 impl AeRow {
-    pub fn new(hyper: &AeHyper, train_time: f64, loss: f64, val_loss: f64) -> Self {
+    pub fn new(hyper: &AeHyper, figures: &Figures<NoMetrics>) -> Self {
         Self {
             layers: hyper.layers,
             filter_size: hyper.filter_size,
             filters: hyper.filters,
             epochs: hyper.epochs,
             batch_size: hyper.batch_size,
-            train_time: seconds(train_time),
-            loss: f32_precision(loss),
-            val_loss: f32_precision(val_loss),
+            train_time: seconds(figures.train_seconds),
+            loss: f32_precision(figures.loss),
+            val_loss: f32_precision(figures.val_loss),
         }
     }
 
@@ -110,18 +111,8 @@ pub struct ClRow {
     pub val_accuracy: f64,
 }
 
-/// A classifier run's final figures.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ClFigures {
-    pub train_seconds: f64,
-    pub loss: f64,
-    pub val_loss: f64,
-    pub accuracy: f64,
-    pub val_accuracy: f64,
-}
-
 impl ClRow {
-    pub fn new(hyper: &ClHyper, figures: &ClFigures) -> Self {
+    pub fn new(hyper: &ClHyper, figures: &Figures<Accuracy>) -> Self {
         Self {
             layers: hyper.layers,
             fc_units: hyper.fc_units,
@@ -130,8 +121,8 @@ impl ClRow {
             train_time: seconds(figures.train_seconds),
             loss: f32_precision(figures.loss),
             val_loss: f32_precision(figures.val_loss),
-            accuracy: f32_precision(figures.accuracy),
-            val_accuracy: f32_precision(figures.val_accuracy),
+            accuracy: f32_precision(figures.metrics.train),
+            val_accuracy: f32_precision(figures.metrics.valid),
         }
     }
 }
@@ -198,19 +189,17 @@ pub struct TableUpdate<R> {
 /// write it back atomically. A table that is not a results table is moved aside, never
 /// overwritten, and a new one is started. Two processes adding rows to one table at once
 /// take turns, so neither loses the other's row.
-pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<TableUpdate<R>> {
+pub fn add_row<R: ResultRow>(path: &Path, row: R) -> Result<TableUpdate<R>, Error> {
     let _lock = fsutil::lock_beside(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot lock the results table: {e}", path.display()))?;
+        .map_err(|e| WriteError::new(path, "lock the results table", e))?;
     let (mut rows, moved_aside) = match try_read_rows::<R>(path) {
         Ok(rows) => (rows, None),
         Err(ReadFailure::Unreadable(e)) => return Err(e.into()),
         Err(ReadFailure::Malformed(why)) => {
             let aside = aside_path(path);
             fs::rename(path, &aside).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: not a valid results table ({why}), and it cannot be moved aside: {e}",
-                    path.display()
-                )
+                let reason = format!("it is not a valid results table ({why}): {e}");
+                WriteError::new(path, "move aside", reason)
             })?;
             (Vec::new(), Some((aside, why)))
         }
@@ -218,13 +207,13 @@ pub fn add_row<R: ResultRow>(path: &Path, row: R) -> anyhow::Result<TableUpdate<
     rows.retain(|existing| !existing.same_run(&row));
     rows.push(row);
     rows.sort_by(|a, b| a.rank(b));
+    let cannot_write = |e: &dyn std::fmt::Display| WriteError::new(path, "write results table", e);
     let mut writer = csv::Writer::from_writer(Vec::new());
     for r in &rows {
-        writer.serialize(r)?;
+        writer.serialize(r).map_err(|e| cannot_write(&e))?;
     }
-    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    fsutil::write_atomic(path, &bytes)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write results table: {e}", path.display()))?;
+    let bytes = writer.into_inner().map_err(|e| cannot_write(&e))?;
+    fsutil::write_atomic(path, &bytes).map_err(|e| cannot_write(&e))?;
     Ok(TableUpdate { rows, moved_aside })
 }
 
@@ -249,7 +238,13 @@ mod tests {
             filters,
             ..AeHyper::REPORT_BASE
         };
-        AeRow::new(&hyper, 12.345, 0.01, val_loss)
+        let figures = Figures {
+            loss: 0.01,
+            val_loss,
+            metrics: NoMetrics,
+            train_seconds: 12.345,
+        };
+        AeRow::new(&hyper, &figures)
     }
 
     #[test]
@@ -273,12 +268,11 @@ mod tests {
     fn classifier_rows_are_best_accuracy_first_with_seed_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("classification_loss_values.csv");
-        let figures = |val_accuracy| ClFigures {
+        let figures = |valid| Figures {
             train_seconds: 1.0,
             loss: 0.1,
             val_loss: 0.2,
-            accuracy: 0.9,
-            val_accuracy,
+            metrics: Accuracy { train: 0.9, valid },
         };
         let base = ClHyper::report_base(4);
         add_row(&path, ClRow::new(&base, &figures(0.95))).unwrap();

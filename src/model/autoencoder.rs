@@ -7,6 +7,7 @@ use super::backend::ModelBackend;
 use super::decoder::{Decoder, DecoderConfig};
 use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
 use super::seeded::Build;
+use crate::error::InputError;
 
 /// The widest layer we accept; past this a model no longer fits a GPU's memory anyway.
 const MAX_LAYER_WIDTH: usize = 1 << 16;
@@ -21,38 +22,38 @@ pub struct AutoencoderConfig {
 
 impl AutoencoderConfig {
     /// Check the hyperparameters; the message says what is wrong and what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InputError> {
         if self.layers < POOLED_LAYERS {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "layers must be at least {POOLED_LAYERS} (got {})",
                 self.layers
-            ));
+            )));
         }
         if self.filter_size == 0 {
-            return Err("filter size must be at least 1".into());
+            return Err(InputError::new("filter size must be at least 1"));
         }
         if self.filters == 0 {
-            return Err("filters per layer must be at least 1".into());
+            return Err(InputError::new("filters per layer must be at least 1"));
         }
         let widest = u32::try_from(self.layers - 1)
             .ok()
             .and_then(|shift| self.filters.checked_mul(1usize.checked_shl(shift)?));
         match widest {
             Some(w) if w <= MAX_LAYER_WIDTH => Ok(()),
-            _ => Err(format!(
+            _ => Err(InputError::new(format!(
                 "{} filters doubling over {} layers exceeds {MAX_LAYER_WIDTH} filters in the last layer",
                 self.filters, self.layers
-            )),
+            ))),
         }
     }
 
     /// Images must survive two 2x2 poolings and two 2x upsamplings unchanged in size.
-    pub fn check_image_size(height: usize, width: usize) -> Result<(), String> {
+    pub fn check_image_size(height: usize, width: usize) -> Result<(), InputError> {
         let factor = 1 << POOLED_LAYERS;
         if !height.is_multiple_of(factor) || !width.is_multiple_of(factor) {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "images are {height}x{width}; the autoencoder needs height and width divisible by {factor}"
-            ));
+            )));
         }
         Ok(())
     }
@@ -141,18 +142,32 @@ mod tests {
 
     #[test]
     fn bad_hyperparameters_are_explained() {
-        assert!(config(1, 3, 32).validate().unwrap_err().contains("layers"));
+        assert!(
+            config(1, 3, 32)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("layers")
+        );
         assert!(
             config(4, 0, 32)
                 .validate()
                 .unwrap_err()
+                .0
                 .contains("filter size")
         );
-        assert!(config(4, 3, 0).validate().unwrap_err().contains("filters"));
+        assert!(
+            config(4, 3, 0)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("filters")
+        );
         assert!(
             config(40, 3, 32)
                 .validate()
                 .unwrap_err()
+                .0
                 .contains("exceeds")
         );
         assert!(config(4, 3, 32).validate().is_ok());

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use super::backend::ModelBackend;
 use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
 use super::seeded::{Build, init_seeded};
+use crate::error::InputError;
 
 /// The widest fully connected layer we accept.
-const MAX_FC_UNITS: usize = 1 << 16;
+pub const MAX_FC_UNITS: usize = 1 << 16;
 
 /// The architecture: which encoder (and how many of its blocks), the head, the image size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,32 +28,36 @@ pub struct ClassifierConfig {
 
 impl ClassifierConfig {
     /// Check the hyperparameters; the message says what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InputError> {
         if self.encoder.layers == 0 {
-            return Err("the classifier needs at least 1 encoder layer".into());
+            return Err(InputError::new(
+                "the classifier needs at least 1 encoder layer",
+            ));
         }
         if self.encoder.filter_size == 0 || self.encoder.filters == 0 {
-            return Err("the encoder's filter size and filters must be at least 1".into());
+            return Err(InputError::new(
+                "the encoder's filter size and filters must be at least 1",
+            ));
         }
         if self.fc_units == 0 || self.fc_units > MAX_FC_UNITS {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "FC units must be between 1 and {MAX_FC_UNITS} (got {})",
                 self.fc_units
-            ));
+            )));
         }
         if self.classes < 2 {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "a classifier needs at least 2 classes (got {})",
                 self.classes
-            ));
+            )));
         }
         if self.features() == 0 {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "{}x{} images are too small for {} pooled layers",
                 self.height,
                 self.width,
                 self.encoder.layers.min(POOLED_LAYERS)
-            ));
+            )));
         }
         Ok(())
     }
@@ -186,14 +191,21 @@ mod tests {
 
     #[test]
     fn bad_settings_are_explained() {
-        assert!(config(0, 5, 10).validate().unwrap_err().contains("layer"));
+        assert!(config(0, 5, 10).validate().unwrap_err().0.contains("layer"));
         assert!(
             config(2, 0, 10)
                 .validate()
                 .unwrap_err()
+                .0
                 .contains("FC units")
         );
-        assert!(config(2, 5, 1).validate().unwrap_err().contains("classes"));
+        assert!(
+            config(2, 5, 1)
+                .validate()
+                .unwrap_err()
+                .0
+                .contains("classes")
+        );
         assert!(config(2, 5, 10).validate().is_ok());
     }
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
 use super::backend::ModelBackend;
 use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
+use crate::error::{ExitKind, InputError};
 use crate::fsutil;
 
 /// The kinds of model aelab saves; a card says which one its weights are.
@@ -32,7 +33,7 @@ pub trait Architecture: Copy + Debug + PartialEq + Serialize + DeserializeOwned 
     const KIND: ModelKind;
     type Model<B: ModelBackend>: Module<B>;
     /// Whether the architecture and image size make sense (a hand-edited card may not).
-    fn check(&self, height: usize, width: usize) -> Result<(), String>;
+    fn check(&self, height: usize, width: usize) -> Result<(), InputError>;
     fn init<B: ModelBackend>(&self, device: &B::Device) -> Self::Model<B>;
     /// The length of every list of blocks: burn panics when a record's lengths differ, so
     /// they are compared before loading.
@@ -46,7 +47,7 @@ impl Architecture for AutoencoderConfig {
     const KIND: ModelKind = ModelKind::Autoencoder;
     type Model<B: ModelBackend> = Autoencoder<B>;
 
-    fn check(&self, height: usize, width: usize) -> Result<(), String> {
+    fn check(&self, height: usize, width: usize) -> Result<(), InputError> {
         self.validate()?;
         Self::check_image_size(height, width)
     }
@@ -68,13 +69,13 @@ impl Architecture for ClassifierConfig {
     const KIND: ModelKind = ModelKind::Classifier;
     type Model<B: ModelBackend> = Classifier<B>;
 
-    fn check(&self, height: usize, width: usize) -> Result<(), String> {
+    fn check(&self, height: usize, width: usize) -> Result<(), InputError> {
         self.validate()?;
         if (height, width) != (self.height, self.width) {
-            return Err(format!(
+            return Err(InputError::new(format!(
                 "the card gives {height}x{width} images, its architecture {}x{}",
                 self.height, self.width
-            ));
+            )));
         }
         Ok(())
     }
@@ -157,10 +158,20 @@ pub enum StoreError {
     },
 }
 
-fn invalid(path: &Path, what: impl Into<String>) -> StoreError {
+impl StoreError {
+    /// A missing or damaged model is bad input; a model that cannot be written is a failure.
+    pub fn exit_kind(&self) -> ExitKind {
+        match self {
+            Self::NotFound { .. } | Self::Invalid { .. } => ExitKind::BadInput,
+            Self::Write { .. } => ExitKind::Failure,
+        }
+    }
+}
+
+fn invalid(path: &Path, what: impl ToString) -> StoreError {
     StoreError::Invalid {
         path: path.to_owned(),
-        what: what.into(),
+        what: what.to_string(),
     }
 }
 
@@ -262,8 +273,18 @@ pub fn load<A: Architecture, B: ModelBackend>(
     path: &Path,
     device: &B::Device,
 ) -> Result<(A::Model<B>, ModelCard<A>), StoreError> {
+    let card = read_card::<A>(&model_paths(path).1)?;
+    let model = load_weights::<A, B>(path, &card, device)?;
+    Ok((model, card))
+}
+
+/// Load the weights of a model whose card was read already (by [`read_card`]).
+pub fn load_weights<A: Architecture, B: ModelBackend>(
+    path: &Path,
+    card: &ModelCard<A>,
+    device: &B::Device,
+) -> Result<A::Model<B>, StoreError> {
     let (mpk, json) = model_paths(path);
-    let card = read_card::<A>(&json)?;
     if !mpk.exists() {
         return Err(StoreError::NotFound { path: mpk });
     }
@@ -304,7 +325,7 @@ pub fn load<A: Architecture, B: ModelBackend>(
             format!("weights do not match {}: {what}", json.display()),
         ));
     }
-    Ok((model, card))
+    Ok(model)
 }
 
 /// Block counts for a message: "4", or "4 + 4" for encoder and decoder.

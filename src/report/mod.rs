@@ -1,4 +1,8 @@
-//! What a person reads after a run: PNG plots and classification metrics.
+//! What a person reads after a run: PNG pictures (each module draws one kind, from plain
+//! numbers) and classification metrics.
 
+pub mod canvas;
+pub mod charts;
+pub mod confusion;
+pub mod grids;
 pub mod metrics;
-pub mod plots;

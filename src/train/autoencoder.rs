@@ -3,35 +3,33 @@
 
 use std::time::Instant;
 
-use crate::model::{ModelBackend, TrainBackend};
-use burn::module::AutodiffModule;
 use burn::nn::loss::{MseLoss, Reduction};
-use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 
+use super::epochs::{Epochs, Steps};
 use super::progress::Progress;
 use super::{
-    EpochStats, LEARNING_RATE, LossSum, SHUFFLE_STREAM, Schedule, TrainError, VALIDATION_BATCH,
-    check_finite, read_scalar, rmsprop,
+    EpochStats, Figures, NoMetrics, Schedule, TrainError, VALIDATION_BATCH, final_figures,
+    read_scalar,
 };
-use crate::data::dataset::{Rng, Split, image_batch};
+use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
 use crate::model::seeded::init_seeded;
-use crate::model::{Autoencoder, AutoencoderConfig};
+use crate::model::{Autoencoder, AutoencoderConfig, ModelBackend, TrainBackend};
 
 /// A finished training run.
 pub struct AutoencoderRun<B: TrainBackend> {
     pub config: AutoencoderConfig,
     pub schedule: Schedule,
-    pub history: Vec<EpochStats>,
+    pub history: Vec<EpochStats<NoMetrics>>,
     /// Wall time of the whole fit, validation included (the seed's Train_Time).
     pub train_seconds: f64,
     pub model: Autoencoder<B>,
 }
 
 impl<B: TrainBackend> AutoencoderRun<B> {
-    pub fn last(&self) -> &EpochStats {
-        self.history.last().expect("a run has at least one epoch")
+    pub fn figures(&self) -> Figures<NoMetrics> {
+        final_figures(&self.history, self.train_seconds)
     }
 }
 
@@ -45,42 +43,21 @@ pub fn train_autoencoder<B: TrainBackend>(
     progress: &mut dyn Progress,
 ) -> Result<AutoencoderRun<B>, TrainError> {
     let started = Instant::now();
-    let mut model = init_seeded::<_, B>(config, schedule.seed, device);
-    let mut optimizer = rmsprop().init();
-    let mut rng = Rng::new(schedule.seed ^ SHUFFLE_STREAM);
-    let mut order = split.train.clone();
-    let batches = order.len().div_ceil(schedule.batch_size);
+    let model = init_seeded::<_, B>(config, schedule.seed, device);
+    let mut steps = Reconstruction {
+        images,
+        valid: &split.valid,
+        device,
+    };
     let mut history = Vec::with_capacity(schedule.epochs);
-
-    for epoch in 1..=schedule.epochs {
-        let epoch_started = Instant::now();
-        rng.shuffle(&mut order);
-        progress.epoch_started(epoch, schedule.epochs, batches);
-        let mut loss_sum = LossSum::<B::InnerBackend>::new(device);
-        for (index, chunk) in order.chunks(schedule.batch_size).enumerate() {
-            let batch = image_batch::<B>(images, chunk, device);
-            let loss = reconstruction_loss(&model, batch);
-            loss_sum.add(loss.clone().inner(), chunk.len());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(LEARNING_RATE, model, grads);
-            loss_sum.batch_done(progress, index + 1, batches, epoch)?;
-        }
-        let loss = check_finite(loss_sum.mean(), epoch)?;
-        let val_loss = check_finite(
-            validation_loss(&model.valid(), images, &split.valid, device),
-            epoch,
-        )?;
-        let stats = EpochStats {
-            epoch,
-            loss,
-            val_loss,
-            accuracy: None,
-            seconds: epoch_started.elapsed().as_secs_f64(),
-        };
-        progress.epoch_finished(&stats, schedule.epochs);
-        history.push(stats);
-    }
-
+    let model = Epochs::new(&split.train, schedule, schedule.epochs).run(
+        &mut steps,
+        model,
+        schedule.epochs,
+        device,
+        progress,
+        &mut history,
+    )?;
     Ok(AutoencoderRun {
         config: *config,
         schedule: *schedule,
@@ -88,6 +65,31 @@ pub fn train_autoencoder<B: TrainBackend>(
         train_seconds: started.elapsed().as_secs_f64(),
         model,
     })
+}
+
+/// The autoencoder's steps: reconstruct the batch, MSE against itself.
+struct Reconstruction<'a, D> {
+    images: &'a Images,
+    valid: &'a [usize],
+    device: &'a D,
+}
+
+impl<B: TrainBackend> Steps<B> for Reconstruction<'_, B::Device> {
+    type Model = Autoencoder<B>;
+    type Metrics = NoMetrics;
+
+    fn train_step(&mut self, model: &Autoencoder<B>, batch: &[usize]) -> Tensor<B, 1> {
+        reconstruction_loss(model, image_batch::<B>(self.images, batch, self.device))
+    }
+
+    fn validation_pass(
+        &mut self,
+        model: &Autoencoder<B::InnerBackend>,
+        _trained: usize,
+    ) -> (f64, NoMetrics) {
+        let loss = validation_loss(model, self.images, self.valid, self.device);
+        (loss, NoMetrics)
+    }
 }
 
 /// Mean squared error between a batch and its reconstruction.

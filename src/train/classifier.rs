@@ -6,22 +6,22 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Instant;
 
-use crate::model::{ModelBackend, TrainBackend};
 use burn::module::AutodiffModule;
 use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
-use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
+use super::epochs::{Epochs, Steps};
 use super::progress::Progress;
 use super::{
-    Accuracy, EpochStats, LEARNING_RATE, LossSum, SHUFFLE_STREAM, Schedule, TrainError,
-    VALIDATION_BATCH, check_finite, read_scalar, rmsprop,
+    Accuracy, EpochStats, Figures, Schedule, TrainError, VALIDATION_BATCH, final_figures,
+    read_scalar,
 };
-use crate::data::dataset::{Rng, Split, image_batch, label_batch};
+use crate::data::dataset::{Split, image_batch, label_batch};
 use crate::data::idx::Images;
-use crate::model::{Classifier, ClassifierConfig};
+use crate::model::encoder::Encoder;
+use crate::model::{Classifier, ClassifierConfig, ModelBackend, TrainBackend};
 
 /// What the classifier minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,21 +87,15 @@ pub struct ClassifierRun<B: TrainBackend> {
     pub schedule: Schedule,
     pub loss: LossKind,
     /// Both stages' epochs, numbered on from 1; the first `schedule.epochs` are stage 1.
-    pub history: Vec<EpochStats>,
+    pub history: Vec<EpochStats<Accuracy>>,
     /// Wall time of both stages, validation included (the seed's Train_Time).
     pub train_seconds: f64,
     pub model: Classifier<B>,
 }
 
 impl<B: TrainBackend> ClassifierRun<B> {
-    pub fn last(&self) -> &EpochStats {
-        self.history.last().expect("a run has at least one epoch")
-    }
-
-    pub fn last_accuracy(&self) -> Accuracy {
-        self.last()
-            .accuracy
-            .expect("classifier epochs record accuracy")
+    pub fn figures(&self) -> Figures<Accuracy> {
+        final_figures(&self.history, self.train_seconds)
     }
 }
 
@@ -119,24 +113,20 @@ pub fn train_classifier<B: TrainBackend>(
     Ok(ClassifierRun {
         config: *config,
         schedule: trainer.schedule,
-        loss: trainer.loss,
+        loss: trainer.steps.loss,
         history: trainer.history,
         train_seconds: started.elapsed().as_secs_f64(),
         model,
     })
 }
 
-/// The state that runs across both stages: data, shuffling and the history so far.
+/// The state that runs across both stages: the epoch loop's shuffling, the steps' data and
+/// the history so far.
 pub struct Trainer<'a, B: TrainBackend> {
-    data: Labelled<'a>,
-    valid: &'a [usize],
-    order: Vec<usize>,
-    rng: Rng,
-    classes: usize,
+    epochs: Epochs,
+    steps: Classification<'a, B>,
     schedule: Schedule,
-    loss: LossKind,
-    device: &'a B::Device,
-    pub history: Vec<EpochStats>,
+    pub history: Vec<EpochStats<Accuracy>>,
 }
 
 impl<'a, B: TrainBackend> Trainer<'a, B> {
@@ -149,14 +139,17 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
         device: &'a B::Device,
     ) -> Self {
         Self {
-            data,
-            valid: &split.valid,
-            order: split.train.clone(),
-            rng: Rng::new(schedule.seed ^ SHUFFLE_STREAM),
-            classes,
+            epochs: Epochs::new(&split.train, &schedule, 2 * schedule.epochs),
+            steps: Classification {
+                data,
+                valid: &split.valid,
+                classes,
+                loss,
+                device,
+                frozen: None,
+                correct: Tensor::zeros([1], device),
+            },
             schedule,
-            loss,
-            device,
             history: Vec::with_capacity(2 * schedule.epochs),
         }
     }
@@ -164,65 +157,75 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
     /// Train one stage of `schedule.epochs` epochs.
     pub fn stage(
         &mut self,
-        mut model: Classifier<B>,
+        model: Classifier<B>,
         stage: Stage,
         progress: &mut dyn Progress,
     ) -> Result<Classifier<B>, TrainError> {
         progress.stage_started(stage.description());
         // The encoder does not change in stage 1, so its inference copy is made once.
-        let frozen = (stage == Stage::Frozen).then(|| model.encoder.valid());
-        let mut optimizer = rmsprop().init();
-        for _ in 0..self.schedule.epochs {
-            let epoch_started = Instant::now();
-            let epoch = self.history.len() + 1;
-            let total = 2 * self.schedule.epochs;
-            self.rng.shuffle(&mut self.order);
-            let batches = self.order.len().div_ceil(self.schedule.batch_size);
-            progress.epoch_started(epoch, total, batches);
+        self.steps.frozen = (stage == Stage::Frozen).then(|| model.encoder.valid());
+        let device = self.steps.device;
+        let epochs = self.schedule.epochs;
+        let trained = self.epochs.run(
+            &mut self.steps,
+            model,
+            epochs,
+            device,
+            progress,
+            &mut self.history,
+        );
+        self.steps.frozen = None;
+        trained
+    }
+}
 
-            // Sums stay on the device and are read rarely: each read waits for the device.
-            let mut loss_sum = LossSum::<B::InnerBackend>::new(self.device);
-            let mut correct_sum = Tensor::<B::InnerBackend, 1>::zeros([1], self.device);
-            for (index, chunk) in self.order.chunks(self.schedule.batch_size).enumerate() {
-                let images = image_batch::<B>(self.data.images, chunk, self.device);
-                let targets = label_batch::<B>(self.data.labels, chunk, self.device);
-                let scores = match &frozen {
-                    Some(encoder) => model
-                        .head
-                        .forward(Tensor::from_inner(encoder.forward(images.inner()))),
-                    None => model.forward(images),
-                };
-                correct_sum =
-                    correct_sum + correct(scores.clone().inner(), targets.clone().inner());
-                let loss = classification_loss(scores, targets, self.loss, self.classes);
-                loss_sum.add(loss.clone().inner(), chunk.len());
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(LEARNING_RATE, model, grads);
-                loss_sum.batch_done(progress, index + 1, batches, epoch)?;
-            }
-            let loss = check_finite(loss_sum.mean(), epoch)?;
-            let (val_loss, val_accuracy) = evaluate(
-                &model.valid(),
-                self.data,
-                self.valid,
-                self.loss,
-                self.classes,
-                self.device,
-            );
-            let stats = EpochStats {
-                epoch,
-                loss,
-                val_loss: check_finite(val_loss, epoch)?,
-                accuracy: Some(Accuracy {
-                    train: read_scalar(correct_sum) / self.order.len() as f64,
-                    valid: val_accuracy,
-                }),
-                seconds: epoch_started.elapsed().as_secs_f64(),
-            };
-            progress.epoch_finished(&stats, total);
-            self.history.push(stats);
-        }
-        Ok(model)
+/// The classifier's steps: scores of the batch against its labels, counting correct ones.
+struct Classification<'a, B: TrainBackend> {
+    data: Labelled<'a>,
+    valid: &'a [usize],
+    classes: usize,
+    loss: LossKind,
+    device: &'a B::Device,
+    /// Stage 1's encoder, in inference mode: it is not trained, so it needs no gradients.
+    frozen: Option<Encoder<B::InnerBackend>>,
+    /// Correct answers so far this epoch, on the device (read once an epoch).
+    correct: Tensor<B::InnerBackend, 1>,
+}
+
+impl<B: TrainBackend> Steps<B> for Classification<'_, B> {
+    type Model = Classifier<B>;
+    type Metrics = Accuracy;
+
+    fn train_step(&mut self, model: &Classifier<B>, batch: &[usize]) -> Tensor<B, 1> {
+        let images = image_batch::<B>(self.data.images, batch, self.device);
+        let targets = label_batch::<B>(self.data.labels, batch, self.device);
+        let scores = match &self.frozen {
+            Some(encoder) => model
+                .head
+                .forward(Tensor::from_inner(encoder.forward(images.inner()))),
+            None => model.forward(images),
+        };
+        self.correct =
+            self.correct.clone() + correct(scores.clone().inner(), targets.clone().inner());
+        classification_loss(scores, targets, self.loss, self.classes)
+    }
+
+    fn validation_pass(
+        &mut self,
+        model: &Classifier<B::InnerBackend>,
+        trained: usize,
+    ) -> (f64, Accuracy) {
+        let (val_loss, valid) = evaluate(
+            model,
+            self.data,
+            self.valid,
+            self.loss,
+            self.classes,
+            self.device,
+        );
+        let correct = std::mem::replace(&mut self.correct, Tensor::zeros([1], self.device));
+        let train = read_scalar(correct) / trained as f64;
+        (val_loss, Accuracy { train, valid })
     }
 }
 
@@ -277,18 +280,32 @@ pub fn evaluate<B: ModelBackend>(
     (read_scalar(loss_sum) / n, read_scalar(correct_sum) / n)
 }
 
-/// The predicted class of every image, in inference mode.
+/// A classifier's answer for one image: the class with the highest score, and the softmax
+/// probability it gives that class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prediction {
+    pub class: usize,
+    pub probability: f32,
+}
+
+/// The prediction for every image, in inference mode.
 pub fn predict<B: ModelBackend>(
     model: &Classifier<B>,
     images: &Images,
     device: &B::Device,
-) -> Vec<usize> {
+) -> Vec<Prediction> {
     let all: Vec<usize> = (0..images.count).collect();
-    let mut classes = Vec::with_capacity(images.count);
+    let mut predictions = Vec::with_capacity(images.count);
     for chunk in all.chunks(VALIDATION_BATCH) {
         let scores = model.forward(image_batch::<B>(images, chunk, device));
-        let data = predicted(scores).into_data();
-        classes.extend(data.iter::<i64>().map(|c| c as usize));
+        // The class as accuracy counts it (the top score), and its share of the softmax.
+        let classes = predicted(scores.clone()).into_data();
+        let probabilities = softmax(scores, 1).max_dim(1).into_data();
+        let pairs = classes.iter::<i64>().zip(probabilities.iter::<f32>());
+        predictions.extend(pairs.map(|(class, probability)| Prediction {
+            class: class as usize,
+            probability,
+        }));
     }
-    classes
+    predictions
 }

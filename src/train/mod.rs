@@ -5,6 +5,7 @@ use burn::prelude::*;
 
 pub mod autoencoder;
 pub mod classifier;
+pub mod epochs;
 pub mod progress;
 
 /// Keras' RMSprop defaults, which the seed used: learning rate 0.001, rho 0.9, epsilon 1e-7,
@@ -34,73 +35,32 @@ fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
     tensor.into_scalar().elem::<f64>()
 }
 
-/// Stop after this batch of `epoch` when Ctrl-C asked to.
-fn check_interrupt(epoch: usize) -> Result<(), TrainError> {
-    if crate::interrupt::requested() {
-        return Err(TrainError::Interrupted { epoch });
-    }
-    Ok(())
-}
-
-fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(TrainError::NonFinite { epoch, value })
-    }
-}
-
-/// An epoch's training loss, summed on the device and read rarely: each read waits for
-/// the device.
-struct LossSum<B: Backend> {
-    sum: Tensor<B, 1>,
-    seen: usize,
-}
-
-impl<B: Backend> LossSum<B> {
-    fn new(device: &B::Device) -> Self {
-        Self {
-            sum: Tensor::zeros([1], device),
-            seen: 0,
-        }
-    }
-
-    /// Add a batch of `images` whose mean loss is `loss`.
-    fn add(&mut self, loss: Tensor<B, 1>, images: usize) {
-        self.sum = self.sum.clone() + loss.mul_scalar(images as f64);
-        self.seen += images;
-    }
-
-    fn mean(&self) -> f64 {
-        read_scalar(self.sum.clone()) / self.seen as f64
-    }
-
-    /// Report batch `done` of `batches` (with the running loss every few batches, when
-    /// someone watches), and stop if Ctrl-C asked to.
-    fn batch_done(
-        &self,
-        progress: &mut dyn progress::Progress,
-        done: usize,
-        batches: usize,
-        epoch: usize,
-    ) -> Result<(), TrainError> {
-        let read_now = done.is_multiple_of(LOSS_READ_INTERVAL) || done == batches;
-        let running = (progress.wants_batch_loss() && read_now).then(|| self.mean());
-        progress.batches_done(done, running);
-        check_interrupt(epoch)
-    }
-}
-
 /// Per-epoch figures, as Keras reports them: the mean training loss over the epoch's
-/// batches (train mode) and the validation loss (eval mode).
+/// batches (train mode), the validation loss (eval mode), and what else the kind measures.
 #[derive(Clone, Debug, PartialEq)]
-pub struct EpochStats {
+pub struct EpochStats<M> {
     pub epoch: usize,
     pub loss: f64,
     pub val_loss: f64,
-    /// A classifier's accuracy and validation accuracy.
-    pub accuracy: Option<Accuracy>,
+    /// [`NoMetrics`] for the autoencoder, [`Accuracy`] for the classifier.
+    pub metrics: M,
     pub seconds: f64,
+}
+
+/// What a kind measures per epoch besides the loss.
+pub trait Metrics: Copy + std::fmt::Debug + PartialEq {
+    /// Its part of the epoch's summary line (empty for none), e.g. "  accuracy 0.9812".
+    fn summary(&self) -> String;
+}
+
+/// The autoencoder measures the loss only.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn summary(&self) -> String {
+        String::new()
+    }
 }
 
 /// The fraction of correctly classified images, in training and in validation.
@@ -108,6 +68,37 @@ pub struct EpochStats {
 pub struct Accuracy {
     pub train: f64,
     pub valid: f64,
+}
+
+impl Metrics for Accuracy {
+    fn summary(&self) -> String {
+        format!(
+            "  accuracy {:.4}  val_accuracy {:.4}",
+            self.train, self.valid
+        )
+    }
+}
+
+/// A finished run's figures: its last epoch's, and the wall time of the whole fit with
+/// validation included (the seed's Train_Time). What the results tables and the error
+/// graphs show.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Figures<M> {
+    pub loss: f64,
+    pub val_loss: f64,
+    pub metrics: M,
+    pub train_seconds: f64,
+}
+
+/// The figures of a run whose epochs were `history` and which took `train_seconds`.
+pub fn final_figures<M: Metrics>(history: &[EpochStats<M>], train_seconds: f64) -> Figures<M> {
+    let last = history.last().expect("a run has at least one epoch");
+    Figures {
+        loss: last.loss,
+        val_loss: last.val_loss,
+        metrics: last.metrics,
+        train_seconds,
+    }
 }
 
 /// How long and in what batches to train.
@@ -118,6 +109,7 @@ pub struct Schedule {
     pub seed: u64,
 }
 
+/// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error(
@@ -126,4 +118,13 @@ pub enum TrainError {
     NonFinite { epoch: usize, value: f64 },
     #[error("stopped by Ctrl-C during epoch {epoch}")]
     Interrupted { epoch: usize },
+}
+
+impl TrainError {
+    pub fn exit_kind(&self) -> crate::error::ExitKind {
+        match self {
+            Self::NonFinite { .. } => crate::error::ExitKind::Failure,
+            Self::Interrupted { .. } => crate::error::ExitKind::Interrupted,
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::EpochStats;
+use super::{EpochStats, Metrics};
 
 pub trait Progress {
     /// A training stage begins (the classifier trains in two).
@@ -14,8 +14,8 @@ pub trait Progress {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize);
     /// `done` batches of the epoch are finished; `loss` is the running mean when known.
     fn batches_done(&mut self, done: usize, loss: Option<f64>);
-    /// The epoch ended with these figures.
-    fn epoch_finished(&mut self, stats: &EpochStats, epochs: usize);
+    /// The epoch ended; `summary` is its line of figures (see [`epoch_line`]).
+    fn epoch_finished(&mut self, summary: &str);
     /// Whether anyone watches per-batch updates (reading the loss costs a device sync).
     fn wants_batch_loss(&self) -> bool {
         false
@@ -28,18 +28,18 @@ pub struct Silent;
 impl Progress for Silent {
     fn epoch_started(&mut self, _: usize, _: usize, _: usize) {}
     fn batches_done(&mut self, _: usize, _: Option<f64>) {}
-    fn epoch_finished(&mut self, _: &EpochStats, _: usize) {}
+    fn epoch_finished(&mut self, _: &str) {}
 }
 
 /// The summary line printed after each epoch.
-pub fn epoch_line(stats: &EpochStats, epochs: usize) -> String {
-    let accuracy = stats
-        .accuracy
-        .map(|a| format!("  accuracy {:.4}  val_accuracy {:.4}", a.train, a.valid))
-        .unwrap_or_default();
+pub fn epoch_line<M: Metrics>(stats: &EpochStats<M>, epochs: usize) -> String {
     format!(
-        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}{accuracy}  {:.1} s",
-        stats.epoch, stats.loss, stats.val_loss, stats.seconds
+        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}{}  {:.1} s",
+        stats.epoch,
+        stats.loss,
+        stats.val_loss,
+        stats.metrics.summary(),
+        stats.seconds
     )
 }
 
@@ -94,11 +94,11 @@ impl Progress for Console {
         }
     }
 
-    fn epoch_finished(&mut self, stats: &EpochStats, epochs: usize) {
+    fn epoch_finished(&mut self, summary: &str) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        println!("{}", epoch_line(stats, epochs));
+        println!("{summary}");
     }
 
     fn wants_batch_loss(&self) -> bool {

@@ -1,0 +1,435 @@
+//! Line charts: per-epoch training curves and error graphs (final figures against one
+//! hyperparameter). They take plain numbers, not training types.
+
+use std::ops::Range;
+use std::path::Path;
+
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::canvas::{Area, FONT, PlotResult, draw_png};
+use crate::error::WriteError;
+
+/// One chart alone.
+const SIZE: (u32, u32) = (900, 600);
+/// Each of several charts side by side.
+const PANEL_WIDTH: u32 = 700;
+
+/// A training figure and its validation figure, one value per epoch or per run.
+#[derive(Clone, Copy, Debug)]
+pub struct Pair<'a> {
+    /// The legend's names: ("Training loss", "Validation loss").
+    pub labels: (&'static str, &'static str),
+    pub train: &'a [f64],
+    pub valid: &'a [f64],
+}
+
+/// Both lines of `pair` over epochs 1..=n, the y axis titled `y_desc` (e.g. "Loss (MSE)"),
+/// saved as a 900x600 PNG at `path`. When `stage_boundary` is Some(k) (the epochs of stage
+/// 1), a dashed grey line at k + 0.5 says "encoder unfrozen".
+pub fn epoch_curves(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    pair: Pair,
+    stage_boundary: Option<usize>,
+) -> Result<(), WriteError> {
+    let epochs = pair.train.len().max(pair.valid.len());
+    let spec = ChartSpec {
+        caption: Some(title.to_string()),
+        x_desc: "Epoch".into(),
+        y_desc: y_desc.to_string(),
+        x_range: 0.5..epochs.max(1) as f64 + 0.5,
+        x_labels: epochs.clamp(2, 12),
+        notes: Vec::new(),
+        marker: stage_boundary.map(|k| Marker {
+            x: k as f64 + 0.5,
+            note: "encoder unfrozen",
+        }),
+    };
+    let lines = line_pair(&pair, (1..).map(f64::from));
+    draw_png(path, "draw plot", SIZE, |root| {
+        draw_chart(root, &spec, &lines)
+    })
+}
+
+/// One panel of an error graph: a final figure of every run, training and validation.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorPanel<'a> {
+    /// What the panel shows, for the title: "loss", "accuracy".
+    pub name: &'static str,
+    /// The y axis: "Final loss (MSE)".
+    pub y_desc: &'a str,
+    pub pair: Pair<'a>,
+}
+
+/// Runs' final figures against the values of the hyperparameter they vary (`values[i]` is
+/// run i's), one panel per figure side by side, each run's training time (`seconds[i]`)
+/// written by its point on the first panel; saved as a PNG at `path` (900x600 for one
+/// panel, 700 wide per panel for more).
+pub fn error_graph(
+    path: &Path,
+    run_name: &str,
+    param_label: &str,
+    values: &[usize],
+    seconds: &[f64],
+    panels: &[ErrorPanel],
+) -> Result<(), WriteError> {
+    let total: f64 = seconds.iter().sum();
+    let names: Vec<&str> = panels.iter().map(|p| p.name).collect();
+    let caption = format!(
+        "{run_name}: {} against {param_label} (training time {} in all)",
+        names.join(" and "),
+        duration(total)
+    );
+    let xs = values.iter().map(|&v| v as f64);
+    let charts: Vec<(ChartSpec, [Line; 2])> = panels
+        .iter()
+        .enumerate()
+        .map(|(i, panel)| {
+            let notes = match i {
+                0 => seconds
+                    .iter()
+                    .zip(xs.clone().zip(panel.pair.valid))
+                    .map(|(&s, (x, &y))| (duration(s), (x, y)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let spec = ChartSpec {
+                caption: None,
+                x_desc: param_label.to_string(),
+                y_desc: panel.y_desc.to_string(),
+                x_range: value_range(xs.clone()),
+                x_labels: 10,
+                notes,
+                marker: None,
+            };
+            (spec, line_pair(&panel.pair, xs.clone()))
+        })
+        .collect();
+    let size = match charts.len() {
+        0 | 1 => SIZE,
+        n => (PANEL_WIDTH * n as u32, SIZE.1),
+    };
+    draw_png(path, "draw plot", size, |root| {
+        let body = root.titled(&caption, (FONT, 22))?;
+        for (area, (spec, lines)) in body
+            .split_evenly((1, charts.len().max(1)))
+            .iter()
+            .zip(&charts)
+        {
+            draw_chart(area, spec, lines)?;
+        }
+        Ok(())
+    })
+}
+
+/// One line of a chart, drawn with markers.
+struct Line {
+    label: &'static str,
+    color: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+/// A dashed vertical line across a chart with a short note at its top.
+struct Marker {
+    x: f64,
+    note: &'static str,
+}
+
+/// What a line chart shows besides its lines.
+struct ChartSpec {
+    /// None for a panel whose PNG carries the title.
+    caption: Option<String>,
+    x_desc: String,
+    y_desc: String,
+    x_range: Range<f64>,
+    /// How many x-axis labels to aim for.
+    x_labels: usize,
+    /// Small labels placed at points (e.g. training times).
+    notes: Vec<(String, (f64, f64))>,
+    marker: Option<Marker>,
+}
+
+/// The y range of `lines` with extra room for the legend, and whether that room is below
+/// them (rising lines, such as accuracy) rather than above (falling ones, such as loss).
+fn y_range(lines: &[Line]) -> (Range<f64>, bool) {
+    // A diverged run's infinite or NaN losses must not stretch the axis to nothing.
+    let ys = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .filter(|y| y.is_finite());
+    let (low, high) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), y| {
+        (lo.min(y), hi.max(y))
+    });
+    let low = if low.is_finite() { low } else { 0.0 };
+    let pad = ((high - low) * 0.1).max(high * 0.02).max(1e-9);
+    // Room below only when the axis need not go under zero for it.
+    if rising(lines) && low - 2.5 * pad >= 0.0 {
+        (low - 2.5 * pad..high + pad, true)
+    } else {
+        ((low - pad).max(0.0)..high + 2.5 * pad, false)
+    }
+}
+
+/// Whether the first line ends higher than it starts, leaving its lower right empty.
+fn rising(lines: &[Line]) -> bool {
+    let mut ys = lines
+        .iter()
+        .take(1)
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .filter(|y| y.is_finite());
+    let first = ys.next();
+    matches!((first, ys.next_back()), (Some(a), Some(b)) if b > a)
+}
+
+/// One chart (lines, axes, legend, notes, marker) drawn onto `area`, a whole PNG or a panel.
+fn draw_chart(area: &Area, spec: &ChartSpec, lines: &[Line]) -> PlotResult {
+    let (y_range, legend_below) = y_range(lines);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(90);
+    if let Some(caption) = &spec.caption {
+        builder.caption(caption, (FONT, 22));
+    }
+    let mut chart = builder.build_cartesian_2d(spec.x_range.clone(), y_range.clone())?;
+    chart
+        .configure_mesh()
+        .x_desc(&spec.x_desc)
+        .y_desc(&spec.y_desc)
+        .axis_desc_style((FONT, 20))
+        .label_style((FONT, 16))
+        .x_labels(spec.x_labels)
+        // Epochs and hyperparameters are whole numbers: label only whole ticks.
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| format!("{y:.4}"))
+        .draw()?;
+    for line in lines {
+        let color = line.color;
+        let points: Vec<(f64, f64)> = line
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.1.is_finite())
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+            .label(line.label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
+            });
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+    }
+    // Notes sit above and right of their points, clear of the marker and the line.
+    let note_style = (FONT, 14).into_font().color(&BLACK.mix(0.7));
+    chart.draw_series(spec.notes.iter().map(|(text, at)| {
+        EmptyElement::at(*at) + Text::new(text.clone(), (7, -20), note_style.clone())
+    }))?;
+    let mut legend_at = if legend_below {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    if let Some(marker) = spec.marker.as_ref().filter(|m| within(&spec.x_range, m.x)) {
+        // The marker's note goes on the side with more room; a legend on top, on the other.
+        let right_half = marker.x > (spec.x_range.start + spec.x_range.end) / 2.0;
+        if right_half && !legend_below {
+            legend_at = SeriesLabelPosition::UpperLeft;
+        }
+        draw_marker(&mut chart, marker, &y_range, right_half)?;
+    }
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 18))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(legend_at)
+        .draw()?;
+    Ok(())
+}
+
+fn within(range: &Range<f64>, x: f64) -> bool {
+    range.start <= x && x <= range.end
+}
+
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A dashed grey line from bottom to top at the marker, its note at the top, written to the
+/// left of the line when `note_left`.
+fn draw_marker(
+    chart: &mut Chart<'_, '_>,
+    marker: &Marker,
+    y: &Range<f64>,
+    note_left: bool,
+) -> PlotResult {
+    let grey = BLACK.mix(0.45);
+    chart.draw_series(DashedLineSeries::new(
+        [(marker.x, y.start), (marker.x, y.end)],
+        8,
+        6,
+        grey.stroke_width(2),
+    ))?;
+    let (anchor, dx) = if note_left {
+        (HPos::Right, -6)
+    } else {
+        (HPos::Left, 6)
+    };
+    let style = (FONT, 16)
+        .into_font()
+        .color(&BLACK.mix(0.6))
+        .pos(Pos::new(anchor, VPos::Top));
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((marker.x, y.end)) + Text::new(marker.note, (dx, 6), style),
+    ))?;
+    Ok(())
+}
+
+/// A duration for a label: tenths under ten seconds, whole seconds above.
+fn duration(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.1} s")
+    } else {
+        format!("{value:.0} s")
+    }
+}
+
+/// The two lines every chart shows: a training figure in blue, its validation figure in red,
+/// over the same x values.
+fn line_pair(pair: &Pair, xs: impl Iterator<Item = f64> + Clone) -> [Line; 2] {
+    let at = |ys: &[f64]| xs.clone().zip(ys.iter().copied()).collect();
+    [
+        Line {
+            label: pair.labels.0,
+            color: BLUE,
+            points: at(pair.train),
+        },
+        Line {
+            label: pair.labels.1,
+            color: RED,
+            points: at(pair.valid),
+        },
+    ]
+}
+/// The x range of an error graph: the hyperparameter's values with some room either side.
+fn value_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if low > high {
+        return 0.0..1.0; // no points: an empty chart rather than an infinite axis
+    }
+    let pad = ((high - low) * 0.1).max(1.0);
+    low - pad..high + pad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::canvas::tests::png_size;
+
+    const LOSS: (&str, &str) = ("Training loss", "Validation loss");
+
+    fn pair<'a>(train: &'a [f64], valid: &'a [f64]) -> Pair<'a> {
+        Pair {
+            labels: LOSS,
+            train,
+            valid,
+        }
+    }
+
+    #[test]
+    fn error_graphs_have_a_panel_per_figure() {
+        let dir = tempfile::tempdir().unwrap();
+        let (values, seconds) = ([32, 64, 128], [12.5, 8.0, 6.1]);
+        let (loss, val_loss) = ([0.30, 0.21, 0.15], [0.35, 0.25, 0.18]);
+        let (accuracy, val_accuracy) = ([0.95, 0.96, 0.97], [0.93, 0.95, 0.96]);
+        let loss_panel = ErrorPanel {
+            name: "loss",
+            y_desc: "Final loss (cross-entropy)",
+            pair: pair(&loss, &val_loss),
+        };
+        let accuracy_panel = ErrorPanel {
+            name: "accuracy",
+            y_desc: "Final accuracy",
+            pair: Pair {
+                labels: ("Accuracy", "Validation accuracy"),
+                train: &accuracy,
+                valid: &val_accuracy,
+            },
+        };
+        let one = dir.path().join("L4_FS3_FLx_E10_B64.png");
+        error_graph(
+            &one,
+            "L4_FS3_FLx_E10_B64",
+            "Filters",
+            &values,
+            &seconds,
+            &[loss_panel],
+        )
+        .unwrap();
+        assert_eq!(png_size(&one), SIZE);
+        let two = dir.path().join("L4_FCx_E10_B64.png");
+        let panels = [loss_panel, accuracy_panel];
+        error_graph(
+            &two,
+            "L4_FCx_E10_B64",
+            "FC units",
+            &values,
+            &seconds,
+            &panels,
+        )
+        .unwrap();
+        assert_eq!(png_size(&two), (1400, 600));
+        // Only the finished PNGs are left: no temp file beside them.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn epoch_curves_with_and_without_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let train = [0.9, 0.5, 0.4, 0.35, 0.2, 0.12, 0.1, 0.09];
+        let valid = [0.8, 0.55, 0.45, 0.42, 0.3, 0.2, 0.19, 0.2];
+        for (name, boundary) in [("staged.png", Some(4)), ("plain.png", None)] {
+            let path = dir.path().join(name);
+            let title = "Training and validation loss, L4_FC64_E4+4_B64";
+            epoch_curves(&path, title, "Loss", pair(&train, &valid), boundary).unwrap();
+            assert_eq!(png_size(&path), SIZE);
+        }
+        // The boundary's dashed line and note are drawn: the two charts differ.
+        let pixels = |name: &str| image::open(dir.path().join(name)).unwrap().to_rgb8();
+        assert_ne!(pixels("staged.png"), pixels("plain.png"));
+    }
+
+    #[test]
+    fn epoch_curves_survive_a_diverged_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("diverged.png");
+        let train = [0.9, f64::INFINITY, f64::NAN];
+        let valid = [0.8, 0.7, f64::NAN];
+        epoch_curves(&path, "diverged", "Loss", pair(&train, &valid), Some(1)).unwrap();
+        assert_eq!(png_size(&path), SIZE);
+    }
+
+    #[test]
+    fn epoch_curves_boundary_near_the_end_and_no_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let accuracy = [0.80, 0.90, 0.93, 0.95, 0.97, 0.98];
+        let path = dir.path().join("late.png");
+        let rising = pair(&accuracy, &accuracy);
+        epoch_curves(&path, "late", "Accuracy", rising, Some(5)).unwrap();
+        assert_eq!(png_size(&path), SIZE);
+        let path = dir.path().join("empty.png");
+        epoch_curves(&path, "empty", "Accuracy", pair(&[], &[]), Some(3)).unwrap();
+        assert_eq!(png_size(&path), SIZE);
+    }
+}
