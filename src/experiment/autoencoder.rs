@@ -16,7 +16,6 @@ use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Error, InputError, Result};
 use crate::model::store::{self, ModelCard, TrainingInfo};
-use crate::report::charts::{self, ErrorPanel, Pair};
 use crate::report::grids::{self, RECONSTRUCTIONS_SHOWN};
 use crate::train::autoencoder::{AutoencoderRun, train_autoencoder};
 use crate::train::progress::Console;
@@ -24,9 +23,6 @@ use crate::train::{Figures, NoMetrics};
 
 /// The results table's file name under `--out`, as in the seed.
 pub const TABLE_FILE: &str = "loss_values.csv";
-
-/// The legend of every loss chart.
-const LOSS_LABELS: (&str, &str) = ("Training loss", "Validation loss");
 
 /// An autoencoder experiment on one dataset.
 pub struct Experiment<'a> {
@@ -66,8 +62,9 @@ struct Lab<'a, B: TrainBackend> {
 
 impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = AeHyper;
-    type Outcome = Figures<NoMetrics>;
+    type Metrics = NoMetrics;
     type Run = AutoencoderRun<B>;
+    const TABLE_FILE: &'static str = TABLE_FILE;
 
     /// Train `hyper`, then record it at once: table row, loss curves.
     fn train(&mut self, hyper: AeHyper) -> Result<(AutoencoderRun<B>, Figures<NoMetrics>)> {
@@ -89,21 +86,7 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         let table = self.results();
         let rows = runner::record_row(&table, AeRow::new(&hyper, &figures))?;
         let curves = self.out.join(format!("{}_curves.png", hyper.run_name()));
-        let per_epoch = |value: fn(&crate::train::EpochStats<NoMetrics>) -> f64| -> Vec<f64> {
-            run.history.iter().map(value).collect()
-        };
-        let (loss, val_loss) = (per_epoch(|s| s.loss), per_epoch(|s| s.val_loss));
-        charts::epoch_curves(
-            &curves,
-            &format!("Training and validation loss, {}", hyper.run_name()),
-            "Loss (MSE)",
-            Pair {
-                labels: LOSS_LABELS,
-                train: &loss,
-                valid: &val_loss,
-            },
-            None,
-        )?;
+        runner::loss_curves(&curves, &hyper.run_name(), "MSE", &run.history, None)?;
         println!(
             "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}; wrote {} ({} rows), {}",
             hyper.run_name(),
@@ -115,35 +98,6 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             curves.display()
         );
         Ok((run, figures))
-    }
-
-    /// Final loss and validation loss against `param`'s values.
-    fn error_graph(
-        &self,
-        base: AeHyper,
-        param: AeParam,
-        points: &[(usize, Figures<NoMetrics>)],
-    ) -> Result<PathBuf> {
-        let column = |value: fn(&Figures<NoMetrics>) -> f64| -> Vec<f64> {
-            points.iter().map(|(_, f)| value(f)).collect()
-        };
-        let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
-        let (loss, val_loss) = (column(|f| f.loss), column(|f| f.val_loss));
-        let panel = ErrorPanel {
-            name: "loss",
-            y_desc: "Final loss (MSE)",
-            pair: Pair {
-                labels: ("Loss", "Validation loss"),
-                train: &loss,
-                valid: &val_loss,
-            },
-        };
-        let name = base.graph_name(param);
-        let path = self.out.join(format!("{name}.png"));
-        let seconds = column(|f| f.train_seconds);
-        let label = AeHyper::label(param);
-        charts::error_graph(&path, &name, label, &values, &seconds, &[panel])?;
-        Ok(path)
     }
 
     /// The current model's reconstructions of validation images.
@@ -192,8 +146,12 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         self.save(run, self.model_name)
     }
 
-    fn results(&self) -> PathBuf {
-        self.out.join(TABLE_FILE)
+    fn out(&self) -> &Path {
+        self.out
+    }
+
+    fn loss_name(&self) -> String {
+        "MSE".into()
     }
 }
 

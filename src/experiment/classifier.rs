@@ -18,7 +18,7 @@ use crate::model::encoder::{Encoder, EncoderConfig};
 use crate::model::store::{self, ModelCard, TrainingInfo};
 use crate::model::{AutoencoderConfig, ClassifierConfig};
 use crate::predictions::{self, Found};
-use crate::report::charts::{self, ErrorPanel, Pair};
+use crate::report::charts::{self, Pair};
 use crate::train::classifier::{
     ClassifierRun, Labelled, LossKind, Trainer, predict, train_classifier,
 };
@@ -92,8 +92,9 @@ struct Lab<'a, B: TrainBackend> {
 
 impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = ClHyper;
-    type Outcome = Figures<Accuracy>;
+    type Metrics = Accuracy;
     type Run = ClassifierRun<B>;
+    const TABLE_FILE: &'static str = TABLE_FILE;
 
     /// Train `hyper`, then record it at once: table row, curves, saved classifier.
     fn train(&mut self, hyper: ClHyper) -> Result<(ClassifierRun<B>, Figures<Accuracy>)> {
@@ -137,48 +138,6 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         Ok((run, figures))
     }
 
-    /// Two panels against `param`'s values: final losses, final accuracies.
-    fn error_graph(
-        &self,
-        base: ClHyper,
-        param: ClParam,
-        points: &[(usize, Figures<Accuracy>)],
-    ) -> Result<PathBuf> {
-        let column = |value: fn(&Figures<Accuracy>) -> f64| -> Vec<f64> {
-            points.iter().map(|(_, f)| value(f)).collect()
-        };
-        let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
-        let (loss, val_loss) = (column(|f| f.loss), column(|f| f.val_loss));
-        let (accuracy, val_accuracy) = (column(|f| f.metrics.train), column(|f| f.metrics.valid));
-        let loss_desc = format!("Final loss ({})", self.loss);
-        let panels = [
-            ErrorPanel {
-                name: "loss",
-                y_desc: &loss_desc,
-                pair: Pair {
-                    labels: ("Loss", "Validation loss"),
-                    train: &loss,
-                    valid: &val_loss,
-                },
-            },
-            ErrorPanel {
-                name: "accuracy",
-                y_desc: "Final accuracy",
-                pair: Pair {
-                    labels: ("Accuracy", "Validation accuracy"),
-                    train: &accuracy,
-                    valid: &val_accuracy,
-                },
-            },
-        ];
-        let name = base.graph_name(param);
-        let path = self.out.join(format!("{name}.png"));
-        let seconds = column(|f| f.train_seconds);
-        let label = ClHyper::label(param);
-        charts::error_graph(&path, &name, label, &values, &seconds, &panels)?;
-        Ok(path)
-    }
-
     /// The current run's loss and accuracy curves.
     fn pictures(&self, hyper: ClHyper, run: &ClassifierRun<B>) -> Result<Vec<PathBuf>> {
         Ok(self.draw_curves(run, &hyper)?.into())
@@ -203,8 +162,12 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         self.predict(current)
     }
 
-    fn results(&self) -> PathBuf {
-        self.out.join(TABLE_FILE)
+    fn out(&self) -> &Path {
+        self.out
+    }
+
+    fn loss_name(&self) -> String {
+        self.loss.to_string()
     }
 }
 
@@ -230,16 +193,12 @@ impl<B: TrainBackend> Lab<'_, B> {
         let per_epoch = |value: fn(&EpochStats<Accuracy>) -> f64| -> Vec<f64> {
             run.history.iter().map(value).collect()
         };
-        let (loss, val_loss) = (per_epoch(|s| s.loss), per_epoch(|s| s.val_loss));
-        charts::epoch_curves(
+        let run_name = hyper.run_name();
+        runner::loss_curves(
             &loss_path,
-            &format!("Training and validation loss, {}", hyper.run_name()),
-            &format!("Loss ({})", run.loss),
-            Pair {
-                labels: ("Training loss", "Validation loss"),
-                train: &loss,
-                valid: &val_loss,
-            },
+            &run_name,
+            &self.loss_name(),
+            &run.history,
             boundary,
         )?;
         let (accuracy, val_accuracy) = (
@@ -248,7 +207,7 @@ impl<B: TrainBackend> Lab<'_, B> {
         );
         charts::epoch_curves(
             &accuracy_path,
-            &format!("Training and validation accuracy, {}", hyper.run_name()),
+            &format!("Training and validation accuracy, {run_name}"),
             "Accuracy",
             Pair {
                 labels: ("Training accuracy", "Validation accuracy"),

@@ -10,7 +10,8 @@ use super::session::Session;
 use super::table::{self, ResultRow};
 use crate::error::{Error, Result};
 use crate::interrupt::{self, Interrupted};
-use crate::train::TrainError;
+use crate::report::charts::{self, ErrorPanel, Pair};
+use crate::train::{Accuracy, EpochStats, Figures, Metrics, NoMetrics, TrainError};
 
 /// What to do after (and around) the base run.
 pub enum Plan<P> {
@@ -25,24 +26,50 @@ pub enum Plan<P> {
     },
 }
 
+/// One panel that a kind's metrics add to its error graphs, beside the loss.
+pub struct MetricPanel<M> {
+    /// For the graph's title: "accuracy".
+    pub name: &'static str,
+    pub y_desc: &'static str,
+    pub labels: (&'static str, &'static str),
+    /// A run's training and validation value.
+    pub value: fn(&M) -> (f64, f64),
+}
+
+/// Metrics that error graphs can show: one panel each.
+pub trait GraphedMetrics: Metrics + 'static {
+    const PANELS: &'static [MetricPanel<Self>];
+}
+
+impl GraphedMetrics for NoMetrics {
+    const PANELS: &'static [MetricPanel<Self>] = &[];
+}
+
+impl GraphedMetrics for Accuracy {
+    const PANELS: &'static [MetricPanel<Self>] = &[MetricPanel {
+        name: "accuracy",
+        y_desc: "Final accuracy",
+        labels: ("Accuracy", "Validation accuracy"),
+        value: |a| (a.train, a.valid),
+    }];
+}
+
 /// One kind of experiment (autoencoder, classifier) on a chosen backend.
 pub trait Kind {
     type Hyper: HyperSet;
-    /// A finished run's figures, as the session keeps them for the error graphs.
-    type Outcome: Clone;
+    /// What a run measures besides the loss.
+    type Metrics: GraphedMetrics;
     /// A finished run, trained model included.
     type Run;
+    /// The results table's file name under the output folder.
+    const TABLE_FILE: &'static str;
 
     /// Train `hyper` and record it at once (results table row, curves).
-    fn train(&mut self, hyper: Self::Hyper) -> Result<(Self::Run, Self::Outcome)>;
-    /// The error graph of `param`, named after `base` (`L4_FS3_FLx_E100_B64.png`), from
-    /// the final figures of the runs that varied it.
-    fn error_graph(
-        &self,
-        base: Self::Hyper,
-        param: Param<Self>,
-        points: &[(usize, Self::Outcome)],
-    ) -> Result<PathBuf>;
+    fn train(&mut self, hyper: Self::Hyper) -> Result<(Self::Run, Figures<Self::Metrics>)>;
+    /// The output folder.
+    fn out(&self) -> &Path;
+    /// The loss function, for axis titles: "MSE".
+    fn loss_name(&self) -> String;
     /// Pictures of the current run beside the error graphs (reconstructions, curves).
     fn pictures(&self, hyper: Self::Hyper, run: &Self::Run) -> Result<Vec<PathBuf>>;
     /// The menu's third choice, e.g. "Save the model".
@@ -56,8 +83,13 @@ pub trait Kind {
     /// What a run without the menu leaves behind (a saved model, predictions).
     fn finish(&mut self, hyper: Self::Hyper, run: &Self::Run) -> Result<()>;
     /// The results table every finished run is recorded in.
-    fn results(&self) -> PathBuf;
+    fn results(&self) -> PathBuf {
+        self.out().join(Self::TABLE_FILE)
+    }
 }
+
+/// The figures the session keeps of each run.
+type Outcome<K> = Figures<<K as Kind>::Metrics>;
 
 type Param<K> = <<K as Kind>::Hyper as HyperSet>::Param;
 
@@ -101,7 +133,7 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> Resul
 /// it is recorded) or, when it came while the run was being recorded, once that is done.
 fn train<K: Kind>(
     kind: &mut K,
-    session: &mut Session<K::Hyper, K::Outcome>,
+    session: &mut Session<K::Hyper, Outcome<K>>,
     hyper: K::Hyper,
 ) -> Result<K::Run> {
     let training = interrupt::Training::start()?;
@@ -127,7 +159,7 @@ fn train<K: Kind>(
 /// One error graph per hyperparameter varied so far, then the current run's pictures.
 fn draw_graphs<K: Kind>(
     kind: &K,
-    session: &Session<K::Hyper, K::Outcome>,
+    session: &Session<K::Hyper, Outcome<K>>,
     hyper: K::Hyper,
     run: &K::Run,
 ) -> Result<Vec<PathBuf>> {
@@ -137,10 +169,92 @@ fn draw_graphs<K: Kind>(
     }
     let mut written = Vec::new();
     for param in varied {
-        written.push(kind.error_graph(session.base(), param, &session.series(param))?);
+        written.push(error_graph(
+            kind,
+            session.base(),
+            param,
+            &session.series(param),
+        )?);
     }
     written.extend(kind.pictures(hyper, run)?);
     Ok(written)
+}
+
+/// The error graph of `param`, named after `base` (`L4_FS3_FLx_E100_B64.png`): the final
+/// loss, and each of the kind's metrics, of the runs that varied it.
+fn error_graph<K: Kind>(
+    kind: &K,
+    base: K::Hyper,
+    param: Param<K>,
+    points: &[(usize, Outcome<K>)],
+) -> Result<PathBuf> {
+    let column = |value: &dyn Fn(&Outcome<K>) -> f64| -> Vec<f64> {
+        points.iter().map(|(_, f)| value(f)).collect()
+    };
+    let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
+    let seconds = column(&|f| f.train_seconds);
+    let loss = [column(&|f| f.loss), column(&|f| f.val_loss)];
+    let metrics: Vec<[Vec<f64>; 2]> = K::Metrics::PANELS
+        .iter()
+        .map(|p| {
+            let at = |f: &Outcome<K>| (p.value)(&f.metrics);
+            [column(&|f| at(f).0), column(&|f| at(f).1)]
+        })
+        .collect();
+    let loss_desc = format!("Final loss ({})", kind.loss_name());
+    let mut panels = vec![ErrorPanel {
+        name: "loss",
+        y_desc: &loss_desc,
+        pair: Pair {
+            labels: ("Loss", "Validation loss"),
+            train: &loss[0],
+            valid: &loss[1],
+        },
+    }];
+    panels.extend(
+        K::Metrics::PANELS
+            .iter()
+            .zip(&metrics)
+            .map(|(p, [train, valid])| ErrorPanel {
+                name: p.name,
+                y_desc: p.y_desc,
+                pair: Pair {
+                    labels: p.labels,
+                    train,
+                    valid,
+                },
+            }),
+    );
+    let name = base.graph_name(param);
+    let path = kind.out().join(format!("{name}.png"));
+    let label = K::Hyper::label(param);
+    charts::error_graph(&path, &name, label, &values, &seconds, &panels)?;
+    Ok(path)
+}
+
+/// A run's training and validation loss per epoch, with the stage boundary if any, saved
+/// as a PNG at `path`.
+pub(super) fn loss_curves<M>(
+    path: &Path,
+    run_name: &str,
+    loss_name: &str,
+    history: &[EpochStats<M>],
+    stage_boundary: Option<usize>,
+) -> Result<()> {
+    let loss: Vec<f64> = history.iter().map(|s| s.loss).collect();
+    let val_loss: Vec<f64> = history.iter().map(|s| s.val_loss).collect();
+    charts::epoch_curves(
+        path,
+        &format!("Training and validation loss, {run_name}"),
+        &format!("Loss ({loss_name})"),
+        Pair {
+            labels: ("Training loss", "Validation loss"),
+            train: &loss,
+            valid: &val_loss,
+        },
+        stage_boundary,
+    )?;
+    Ok(())
 }
 
 /// Add a run's row to its results table; says so when an unreadable table was moved aside.
@@ -179,7 +293,7 @@ fn ask_base_values<H: HyperSet>(prompter: &mut dyn Prompter, defaults: H) -> Opt
 /// The interactive loop: base run, then the menu until Exit or end of input.
 fn menu<K: Kind>(
     kind: &mut K,
-    mut session: Session<K::Hyper, K::Outcome>,
+    mut session: Session<K::Hyper, Outcome<K>>,
     prompter: &mut dyn Prompter,
 ) -> Result<()> {
     let base = session.base();
