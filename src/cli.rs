@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::device::DeviceRequest;
 use crate::error::InputError;
 use crate::experiment::hyper::{AeHyper, ClHyper};
+use crate::experiment::runner::Checkpointing;
 use crate::train::classifier::LossKind;
 
 /// The bundled MNIST files, relative to the repository.
@@ -71,6 +72,22 @@ pub struct RunArgs {
     /// Train the base run once and exit (no menu)
     #[arg(long)]
     pub no_menu: bool,
+    /// Go on from the checkpoint of an interrupted run (DIR/checkpoints/RUN.ckpt); a sweep
+    /// also skips its runs already in the results table
+    #[arg(long)]
+    pub resume: bool,
+    /// Keep each run's last checkpoint after it is recorded (they are removed by default)
+    #[arg(long)]
+    pub keep_checkpoints: bool,
+}
+
+impl RunArgs {
+    pub fn checkpointing(&self) -> Checkpointing {
+        Checkpointing {
+            resume: self.resume,
+            keep: self.keep_checkpoints,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -130,7 +147,7 @@ pub struct ClassifyArgs {
     /// Images per training batch [default: 64]
     #[arg(long, value_name = "B")]
     pub batch_size: Option<usize>,
-    /// Loss: ce (cross-entropy) or mse (on one-hot targets, as the seed report)
+    /// Loss: ce (cross-entropy) or mse (on one-hot targets, as the original report did)
     #[arg(long, value_name = "LOSS", default_value = "ce")]
     pub loss: LossKind,
     /// Name of the saved classifier: NAME.mpk and NAME.json under --out, replaced by each run
@@ -178,7 +195,7 @@ impl PredictArgs {
 
 impl ClassifyArgs {
     /// The hyperparameters on an encoder of `encoder_layers` blocks: the flags given, the
-    /// seed report's base run for the rest.
+    /// original report's base run for the rest.
     pub fn hyper(&self, encoder_layers: usize) -> ClHyper {
         let base = ClHyper::report_base(encoder_layers);
         ClHyper {
@@ -216,7 +233,7 @@ impl ClassifyArgs {
 }
 
 impl AutoencoderArgs {
-    /// The hyperparameters: the flags given, the seed report's base run for the rest.
+    /// The hyperparameters: the flags given, the original report's base run for the rest.
     pub fn hyper(&self) -> AeHyper {
         let base = AeHyper::REPORT_BASE;
         AeHyper {

@@ -80,6 +80,23 @@ impl fmt::Display for Compute {
     }
 }
 
+impl Compute {
+    /// As `--device` names it: cpu, cuda:0, libtorch, libtorch-cuda:0, ndarray.
+    pub fn flag(&self) -> String {
+        match self {
+            Self::Flex => "cpu".into(),
+            #[cfg(feature = "cuda")]
+            Self::Cuda(index) => format!("cuda:{index}"),
+            #[cfg(feature = "tch")]
+            Self::LibTorch => "libtorch".into(),
+            #[cfg(feature = "tch")]
+            Self::LibTorchCuda(index) => format!("libtorch-cuda:{index}"),
+            #[cfg(feature = "ndarray")]
+            Self::NdArray => "ndarray".into(),
+        }
+    }
+}
+
 /// Why a backend cannot be used.
 #[derive(Debug)]
 enum Unavailable {

@@ -40,22 +40,102 @@ pub fn lock_beside(path: &Path) -> std::io::Result<fs::File> {
 
 /// Write `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temp = temp_path_for(path);
+    write_all_atomic(&[(path, bytes)])
+}
+
+/// Write each `(path, bytes)` to a temp file beside it, flushed to disk, and only once all
+/// are complete rename them into place. On any error no temp file is left and every file
+/// that was there before is as it was (but a failed rename after the first, which keeps
+/// the ones renamed before it).
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> std::io::Result<()> {
+    write_all_atomic_with(files, |path| fs::File::create(path))
+}
+
+/// [`write_all_atomic`] with the file opener given, so tests can make writes fail.
+pub(crate) fn write_all_atomic_with<W: DurableWrite>(
+    files: &[(&Path, &[u8])],
+    mut create: impl FnMut(&Path) -> std::io::Result<W>,
+) -> std::io::Result<()> {
+    let temps: Vec<PathBuf> = files.iter().map(|(path, _)| temp_path_for(path)).collect();
     let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
+        for ((_, bytes), temp) in files.iter().zip(&temps) {
+            let mut file = create(temp)?;
+            file.write_all(bytes)?;
+            file.flush()?;
+            file.sync()?;
+        }
+        for ((path, _), temp) in files.iter().zip(&temps) {
+            fs::rename(temp, path)?;
+        }
+        Ok(())
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&temp);
+        for temp in &temps {
+            let _ = fs::remove_file(temp);
+        }
     }
     result
+}
+
+/// A writer whose bytes can be flushed to the disk itself, not just to the OS.
+pub(crate) trait DurableWrite: Write {
+    fn sync(&self) -> std::io::Result<()>;
+}
+
+impl DurableWrite for fs::File {
+    fn sync(&self) -> std::io::Result<()> {
+        self.sync_all()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer on a full disk: it takes `room` bytes, then fails as the OS does.
+    struct FullDisk {
+        room: usize,
+        file: fs::File,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::from_raw_os_error(28));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.file.write(&buf[..n])
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.file.flush()
+        }
+    }
+
+    impl DurableWrite for FullDisk {
+        fn sync(&self) -> std::io::Result<()> {
+            self.file.sync_all()
+        }
+    }
+
+    #[test]
+    fn a_full_disk_says_so_and_leaves_the_old_files_and_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("model.mpk"), dir.path().join("model.json"));
+        write_all_atomic(&[(&a, b"old weights"), (&b, b"old card")]).unwrap();
+        let err = write_all_atomic_with(&[(&a, b"new weights"), (&b, b"new card")], |path| {
+            Ok(FullDisk {
+                room: 4,
+                file: fs::File::create(path)?,
+            })
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("No space left on device"), "{err}");
+        assert_eq!(fs::read(&a).unwrap(), b"old weights");
+        assert_eq!(fs::read(&b).unwrap(), b"old card");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 
     #[test]
     fn write_atomic_replaces_and_leaves_no_temp() {

@@ -73,6 +73,8 @@ pub struct Interrupted {
     pub run: String,
     /// The results table.
     pub results: PathBuf,
+    /// Where its finished epochs are and the command that goes on from them, if any.
+    pub resume: Option<String>,
 }
 
 impl fmt::Display for Interrupted {
@@ -81,7 +83,11 @@ impl fmt::Display for Interrupted {
             Some(epoch) => write!(f, "stopped during epoch {epoch} of {}", self.run)?,
             None => write!(f, "stopped after {}", self.run)?,
         }
-        write!(f, "; every finished run is in {}", self.results.display())
+        write!(f, "; every finished run is in {}", self.results.display())?;
+        match (&self.resume, self.epoch) {
+            (Some(resume), Some(_)) => write!(f, "; {resume}"),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -72,6 +72,9 @@ fn run_autoencoder(args: AutoencoderArgs) -> Result<(), Error> {
         out: &args.run.setup.out,
         model_name: &args.save,
         plan: plan(&args.run, inputs.sweeps, args.any_hyper_flag()),
+        device_name: compute.flag(),
+        data_name: inputs.data_path.display().to_string(),
+        checkpointing: args.run.checkpointing(),
     };
     dispatch(compute, experiment)
 }
@@ -107,6 +110,9 @@ fn run_classify(args: ClassifyArgs) -> Result<(), Error> {
         out: &args.run.setup.out,
         model_name: &args.save,
         plan: plan(&args.run, inputs.sweeps, args.any_hyper_flag()),
+        device_name: compute.flag(),
+        data_name: inputs.train.images_path.display().to_string(),
+        checkpointing: args.run.checkpointing(),
     };
     dispatch(compute, experiment)
 }

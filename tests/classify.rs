@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use aelab::data::dataset::Split;
 use aelab::experiment::table::{ClRow, read_rows};
-use aelab::model::encoder::EncoderConfig;
 use aelab::model::seeded::init_seeded;
-use aelab::model::{AutoencoderConfig, ClassifierConfig};
+use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, Encoder};
 use aelab::train::classifier::{Labelled, LossKind, Stage, Trainer, train_classifier};
+use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::{Schedule, TrainError};
 use assert_cmd::Command;
@@ -22,7 +22,7 @@ use burn::tensor::Tensor;
 
 type Train = Autodiff<Flex>;
 
-const ENCODER: EncoderConfig = EncoderConfig {
+const ENCODER: ConvStack = ConvStack {
     layers: 2,
     filter_size: 3,
     filters: 4,
@@ -85,7 +85,7 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         encoder_before,
         "stage 2 trains the encoder"
     );
-    assert_eq!(trainer.history.len(), 4);
+    assert_eq!(trainer.history().len(), 4);
 }
 
 /// Makes every weight NaN, as a diverged run would.
@@ -110,7 +110,7 @@ fn a_nan_loss_stops_training_naming_the_epoch() {
     let split = Split::new(images.count, 13);
     let device = Default::default();
     let model = config(10)
-        .on_encoder(ENCODER.init(&device), 13, &device)
+        .on_encoder(Encoder::new(&ENCODER, &device), 13, &device)
         .map(&mut Poison);
     let schedule = Schedule {
         epochs: 2,
@@ -154,6 +154,7 @@ fn train_on_mnist(
             batch_size: 16,
             seed: 13,
         },
+        Start::fresh(),
         &device,
         &mut Silent,
     )
@@ -365,6 +366,12 @@ fn a_sweep_without_menu_trains_each_value_graphs_and_predicts() {
     assert_png(&f.out.join("Lx_FC32_E1_B32.png"));
     assert!(f.out.join("classification_report.txt").exists());
     assert!(f.out.join("confusion_matrix.png").exists());
+    // The saved classifier is the one the report describes: the base run's (2 layers), not
+    // the sweep's last.
+    let card: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(f.out.join("classifier.json")).unwrap()).unwrap();
+    assert_eq!(card["architecture"]["encoder"]["layers"], 2, "{card}");
+    assert!(!f.out.join("checkpoints").exists(), "checkpoints removed");
 }
 
 #[cfg(unix)]

@@ -13,6 +13,7 @@ use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ModelBackend, TrainBackend};
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
 use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
+use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
 use burn::backend::libtorch::LibTorchDevice;
@@ -114,8 +115,16 @@ fn reconstruct<B: TrainBackend>(
     run_on: &B::Device,
 ) -> (Vec<EpochStats<NoMetrics>>, Vec<f32>) {
     let split = Split::new(images.count, SCHEDULE.seed);
-    let run =
-        train_autoencoder::<B>(images, &split, &SMALL, &SCHEDULE, run_on, &mut Silent).unwrap();
+    let run = train_autoencoder::<B>(
+        images,
+        &split,
+        &SMALL,
+        &SCHEDULE,
+        Start::fresh(),
+        run_on,
+        &mut Silent,
+    )
+    .unwrap();
     let batch = image_batch::<B::InnerBackend>(images, &[0, 1, 2, 3], run_on);
     let output = run
         .model
@@ -153,7 +162,7 @@ fn classify<B: TrainBackend>(
     let data = Labelled { images, labels };
     let split = Split::new(images.count, SCHEDULE.seed);
     let config = ClassifierConfig {
-        encoder: SMALL.encoder(),
+        encoder: SMALL,
         fc_units: 16,
         classes: 10,
         height: 28,

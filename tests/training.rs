@@ -9,6 +9,7 @@ use aelab::model::AutoencoderConfig;
 use aelab::model::store::{self, ModelCard};
 use aelab::train::Schedule;
 use aelab::train::autoencoder::{AutoencoderRun, train_autoencoder};
+use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module};
@@ -38,6 +39,7 @@ fn train_tiny(
         &split,
         &TINY,
         &schedule,
+        Start::fresh(),
         &Default::default(),
         &mut Silent,
     )

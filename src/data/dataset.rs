@@ -5,12 +5,12 @@ use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use super::idx::Images;
 
-/// Fraction of the images held out for validation, as in the seed report (80/20).
+/// Fraction of the images held out for validation, as in the original report (80/20).
 pub const VALIDATION_FRACTION: f64 = 0.2;
 
 /// A small, fast, seedable generator (SplitMix64). Ours, so a seed gives the same split
 /// whatever version of a random-number crate is installed.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rng(u64);
 
 impl Rng {

@@ -9,7 +9,8 @@ use burn::prelude::*;
 
 use super::hyper::{AeHyper, AeParam, HyperSet};
 use super::menu::{Prompter, Reply};
-use super::runner::{self, Kind, Plan};
+use super::runner::{self, Checkpointing, Kind, Plan, resuming};
+use super::source::{RunSource, fingerprint};
 use super::table::AeRow;
 use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
@@ -18,10 +19,11 @@ use crate::error::{Error, InputError, Result};
 use crate::model::store::{self, ModelCard, TrainingInfo};
 use crate::report::grids::{self, RECONSTRUCTIONS_SHOWN};
 use crate::train::autoencoder::{AutoencoderRun, train_autoencoder};
+use crate::train::epochs::Start;
 use crate::train::progress::Console;
 use crate::train::{Figures, NoMetrics};
 
-/// The results table's file name under `--out`, as in the seed.
+/// The results table's file name under `--out`, as in the original report.
 pub const TABLE_FILE: &str = "loss_values.csv";
 
 /// An autoencoder experiment on one dataset.
@@ -32,21 +34,35 @@ pub struct Experiment<'a> {
     pub out: &'a Path,
     pub model_name: &'a str,
     pub plan: Plan<AeParam>,
+    /// The device as `--device` names it, for the results table and checkpoints.
+    pub device_name: String,
+    pub data_name: String,
+    pub checkpointing: Checkpointing,
 }
 
 impl BackendJob for Experiment<'_> {
     type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
+        let source = RunSource {
+            data: self.data_name,
+            images: self.images.count,
+            seed: self.seed,
+            device: self.device_name,
+            loss: None,
+            encoder: None,
+            fingerprint: fingerprint(self.images),
+        };
         let mut lab = Lab::<B> {
             images: self.images,
             split: Split::new(self.images.count, self.seed),
             seed: self.seed,
+            source,
             out: self.out,
             model_name: self.model_name,
             device,
         };
-        runner::run(&mut lab, self.base, self.plan)
+        runner::run(&mut lab, self.base, self.plan, self.checkpointing)
     }
 }
 
@@ -55,6 +71,7 @@ struct Lab<'a, B: TrainBackend> {
     images: &'a Images,
     split: Split,
     seed: u64,
+    source: RunSource,
     out: &'a Path,
     model_name: &'a str,
     device: B::Device,
@@ -64,27 +81,35 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = AeHyper;
     type Metrics = NoMetrics;
     type Run = AutoencoderRun<B>;
+    type Row = AeRow;
+    const NAME: &'static str = "autoencoder";
     const TABLE_FILE: &'static str = TABLE_FILE;
 
     /// Train `hyper`, then record it at once: table row, loss curves.
-    fn train(&mut self, hyper: AeHyper) -> Result<(AutoencoderRun<B>, Figures<NoMetrics>)> {
+    fn train(
+        &mut self,
+        hyper: AeHyper,
+        start: Start<NoMetrics>,
+    ) -> Result<(AutoencoderRun<B>, Figures<NoMetrics>)> {
         println!(
-            "Training {} ({} train, {} validation images)",
+            "Training {} ({} train, {} validation images){}",
             hyper.run_name(),
             self.split.train.len(),
-            self.split.valid.len()
+            self.split.valid.len(),
+            resuming(&start)
         );
         let run = train_autoencoder::<B>(
             self.images,
             &self.split,
             &hyper.architecture(),
             &hyper.schedule(self.seed),
+            start,
             &self.device,
             &mut Console::new(),
         )?;
         let figures = run.figures();
         let table = self.results();
-        let rows = runner::record_row(&table, AeRow::new(&hyper, &figures))?;
+        let rows = runner::record_row(&table, AeRow::new(&hyper, &figures, &self.source))?;
         let curves = self.out.join(format!("{}_curves.png", hyper.run_name()));
         runner::loss_curves(&curves, &hyper.run_name(), "MSE", &run.history, None)?;
         println!(
@@ -144,6 +169,10 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
     /// Save the model under `--save`.
     fn finish(&mut self, _: AeHyper, run: &AutoencoderRun<B>) -> Result<()> {
         self.save(run, self.model_name)
+    }
+
+    fn source(&self) -> &RunSource {
+        &self.source
     }
 
     fn out(&self) -> &Path {

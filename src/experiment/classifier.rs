@@ -9,26 +9,28 @@ use burn::module::AutodiffModule;
 
 use super::hyper::{ClHyper, ClParam, HyperSet};
 use super::menu::{Prompter, Reply};
-use super::runner::{self, Kind, Plan};
+use super::runner::{self, Checkpointing, Kind, Plan, resuming};
+use super::source::{RunSource, fingerprint};
 use super::table::ClRow;
 use crate::data::dataset::Split;
 use crate::device::BackendJob;
 use crate::error::Result;
-use crate::model::encoder::{Encoder, EncoderConfig};
+use crate::model::encoder::Encoder;
 use crate::model::store::{self, ModelCard, TrainingInfo};
-use crate::model::{AutoencoderConfig, ClassifierConfig};
+use crate::model::{AutoencoderConfig, ClassifierConfig, ConvStack};
 use crate::predictions::{self, Found};
 use crate::report::charts::{self, Pair};
 use crate::train::classifier::{
     ClassifierRun, Labelled, LossKind, Trainer, predict, train_classifier,
 };
+use crate::train::epochs::Start;
 use crate::train::progress::Console;
 use crate::train::{Accuracy, EpochStats, Figures};
 
-/// The results table's file name under `--out`, as in the seed.
+/// The results table's file name under `--out`, as in the original report.
 pub const TABLE_FILE: &str = "classification_loss_values.csv";
 
-/// Per-epoch curves of the latest run, with the seed's names.
+/// Per-epoch curves of the latest run, with the original report's names.
 pub const LOSS_CURVES_FILE: &str = "Training_and_validation_loss.png";
 pub const ACCURACY_CURVES_FILE: &str = "Training_and_validation_accuracy.png";
 
@@ -47,6 +49,10 @@ pub struct Experiment<'a> {
     /// The trained classifier is saved as `NAME.mpk` + `NAME.json` under `out`.
     pub model_name: &'a str,
     pub plan: Plan<ClParam>,
+    /// The device as `--device` names it, for the results table and checkpoints.
+    pub device_name: String,
+    pub data_name: String,
+    pub checkpointing: Checkpointing,
 }
 
 impl BackendJob for Experiment<'_> {
@@ -55,12 +61,22 @@ impl BackendJob for Experiment<'_> {
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let card = self.autoencoder_card;
         let autoencoder = store::load_weights::<_, B>(self.autoencoder, card, &device)?;
+        let source = RunSource {
+            data: self.data_name,
+            images: self.train.images.count,
+            seed: self.seed,
+            device: self.device_name,
+            loss: Some(self.loss.flag().to_string()),
+            encoder: Some(self.autoencoder.display().to_string()),
+            fingerprint: fingerprint(self.train.images),
+        };
         let mut lab = Lab::<B> {
+            source,
             train: self.train,
             test: self.test,
             split: Split::new(self.train.images.count, self.seed),
             encoder: autoencoder.encoder,
-            encoder_config: card.architecture.encoder(),
+            encoder_stack: card.architecture,
             encoder_from: self.autoencoder,
             classes: self.classes,
             seed: self.seed,
@@ -69,18 +85,19 @@ impl BackendJob for Experiment<'_> {
             model_name: self.model_name,
             device,
         };
-        runner::run(&mut lab, self.base, self.plan)
+        runner::run(&mut lab, self.base, self.plan, self.checkpointing)
     }
 }
 
 /// Everything a run needs, on backend `B`.
 struct Lab<'a, B: TrainBackend> {
+    source: RunSource,
     train: Labelled<'a>,
     test: Labelled<'a>,
     split: Split,
     /// The trained encoder every run starts from (each run trains its own copy).
     encoder: Encoder<B>,
-    encoder_config: EncoderConfig,
+    encoder_stack: ConvStack,
     encoder_from: &'a Path,
     classes: usize,
     seed: u64,
@@ -94,20 +111,26 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
     type Hyper = ClHyper;
     type Metrics = Accuracy;
     type Run = ClassifierRun<B>;
+    type Row = ClRow;
+    const NAME: &'static str = "classifier";
     const TABLE_FILE: &'static str = TABLE_FILE;
 
-    /// Train `hyper`, then record it at once: table row, curves, saved classifier.
-    fn train(&mut self, hyper: ClHyper) -> Result<(ClassifierRun<B>, Figures<Accuracy>)> {
+    /// Train `hyper`, then record it at once: table row, curves.
+    fn train(
+        &mut self,
+        hyper: ClHyper,
+        start: Start<Accuracy>,
+    ) -> Result<(ClassifierRun<B>, Figures<Accuracy>)> {
         println!(
-            "Training {} ({} train, {} validation images, loss {})",
+            "Training {} ({} train, {} validation images, loss {}){}",
             hyper.run_name(),
             self.split.train.len(),
             self.split.valid.len(),
-            self.loss
+            self.loss,
+            resuming(&start)
         );
         let config = self.config(&hyper);
-        let model = config.on_encoder(self.encoder.clone(), self.seed, &self.device);
-        let trainer = Trainer::new(
+        let mut trainer = Trainer::new(
             self.train,
             &self.split,
             self.classes,
@@ -115,14 +138,18 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             self.loss,
             &self.device,
         );
+        let model = trainer.start(
+            start,
+            || config.on_encoder(self.encoder.clone(), self.seed, &self.device),
+            || config.init(&self.device),
+        )?;
         let run = train_classifier(trainer, model, &config, &mut Console::new())?;
         let figures = run.figures();
         let table = self.results();
-        let rows = runner::record_row(&table, ClRow::new(&hyper, &figures))?;
+        let rows = runner::record_row(&table, ClRow::new(&hyper, &figures, &self.source))?;
         let curves = self.draw_curves(&run, &hyper)?;
-        let (mpk, _) = self.save(&run)?;
         println!(
-            "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}, accuracy {:.4}, val_accuracy {:.4}; wrote {} ({} rows), {}, {}, {}",
+            "Trained {} in {:.1} s: loss {:.5}, val_loss {:.5}, accuracy {:.4}, val_accuracy {:.4}; wrote {} ({} rows), {}, {}",
             hyper.run_name(),
             figures.train_seconds,
             figures.loss,
@@ -132,8 +159,7 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
             table.display(),
             rows,
             curves[0].display(),
-            curves[1].display(),
-            mpk.display()
+            curves[1].display()
         );
         Ok((run, figures))
     }
@@ -157,9 +183,24 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
         Ok(Reply::Value(()))
     }
 
+    /// The current run's classifier is the saved one, so what is predicted is what is saved.
+    fn keep(&mut self, _: ClHyper, current: &ClassifierRun<B>) -> Result<()> {
+        let (mpk, json) = self.save(current)?;
+        println!(
+            "Saved the classifier as {} + {}",
+            mpk.display(),
+            json.display()
+        );
+        Ok(())
+    }
+
     /// Without the menu, a run ends with its predictions on the test set.
     fn finish(&mut self, _: ClHyper, current: &ClassifierRun<B>) -> Result<()> {
         self.predict(current)
+    }
+
+    fn source(&self) -> &RunSource {
+        &self.source
     }
 
     fn out(&self) -> &Path {
@@ -174,9 +215,9 @@ impl<B: TrainBackend> Kind for Lab<'_, B> {
 impl<B: TrainBackend> Lab<'_, B> {
     fn config(&self, hyper: &ClHyper) -> ClassifierConfig {
         ClassifierConfig {
-            encoder: EncoderConfig {
+            encoder: ConvStack {
                 layers: hyper.layers,
-                ..self.encoder_config
+                ..self.encoder_stack
             },
             fc_units: hyper.fc_units,
             classes: self.classes,

@@ -1,5 +1,5 @@
 //! Hyperparameter sets that an experiment varies one at a time, their checks, and run
-//! names in the seed's scheme (`L4_FS3_FL32_E100_B64`, `L4_FC32_E20_B64`; the varied one
+//! names in the original report's scheme (`L4_FS3_FL32_E100_B64`, `L4_FC32_E20_B64`; the varied one
 //! as `x` in graph names).
 
 use std::fmt::Debug;

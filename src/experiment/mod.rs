@@ -7,4 +7,5 @@ pub mod hyper;
 pub mod menu;
 pub mod runner;
 pub mod session;
+pub mod source;
 pub mod table;

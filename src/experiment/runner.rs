@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use super::hyper::HyperSet;
 use super::menu::{Prompter, Reply};
 use super::session::Session;
+use super::source::RunSource;
 use super::table::{self, ResultRow};
-use crate::error::{Error, Result};
+use crate::error::{Error, InputError, Result};
 use crate::interrupt::{self, Interrupted};
 use crate::report::charts::{self, ErrorPanel, Pair};
+use crate::train::checkpoint::{Checkpoint, Found};
+use crate::train::epochs::Start;
 use crate::train::{Accuracy, EpochStats, Figures, Metrics, NoMetrics, TrainError};
 
 /// What to do after (and around) the base run.
@@ -61,11 +64,22 @@ pub trait Kind {
     type Metrics: GraphedMetrics;
     /// A finished run, trained model included.
     type Run;
+    /// Its results table's rows.
+    type Row: ResultRow<Metrics = Self::Metrics>;
+    /// "autoencoder" or "classifier", for checkpoints.
+    const NAME: &'static str;
     /// The results table's file name under the output folder.
     const TABLE_FILE: &'static str;
 
-    /// Train `hyper` and record it at once (results table row, curves).
-    fn train(&mut self, hyper: Self::Hyper) -> Result<(Self::Run, Figures<Self::Metrics>)>;
+    /// Train `hyper` (from fresh weights or a checkpoint, as `start` says) and record it
+    /// at once (results table row, curves).
+    fn train(
+        &mut self,
+        hyper: Self::Hyper,
+        start: Start<Self::Metrics>,
+    ) -> Result<(Self::Run, Figures<Self::Metrics>)>;
+    /// What identifies this experiment's runs besides their hyperparameters.
+    fn source(&self) -> &RunSource;
     /// The output folder.
     fn out(&self) -> &Path;
     /// The loss function, for axis titles: "MSE".
@@ -80,12 +94,32 @@ pub trait Kind {
         hyper: Self::Hyper,
         run: &Self::Run,
     ) -> Result<Reply<()>>;
+    /// What the run that becomes the current one leaves behind at once (the classifier
+    /// saves itself, so the saved model is always the one the menu predicts with).
+    fn keep(&mut self, _hyper: Self::Hyper, _run: &Self::Run) -> Result<()> {
+        Ok(())
+    }
     /// What a run without the menu leaves behind (a saved model, predictions).
     fn finish(&mut self, hyper: Self::Hyper, run: &Self::Run) -> Result<()>;
     /// The results table every finished run is recorded in.
     fn results(&self) -> PathBuf {
         self.out().join(Self::TABLE_FILE)
     }
+    /// Where the run `hyper` keeps its checkpoint, and what it must match.
+    fn checkpoint(&self, hyper: Self::Hyper) -> Checkpoint {
+        let name = hyper.run_name();
+        let identity = self.source().identity(Self::NAME, &name);
+        Checkpoint::in_folder(self.out(), &name, identity)
+    }
+}
+
+/// What to do with checkpoints: `--resume` and `--keep-checkpoints`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Checkpointing {
+    /// Continue runs from their checkpoints (and skip a sweep's runs already recorded).
+    pub resume: bool,
+    /// Keep each run's last checkpoint once it is recorded.
+    pub keep: bool,
 }
 
 /// The figures the session keeps of each run.
@@ -94,23 +128,37 @@ type Outcome<K> = Figures<<K as Kind>::Metrics>;
 type Param<K> = <<K as Kind>::Hyper as HyperSet>::Param;
 
 /// Run `plan` from the base hyperparameters `base`.
-pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> Result<()> {
+pub fn run<K: Kind>(
+    kind: &mut K,
+    base: K::Hyper,
+    plan: Plan<Param<K>>,
+    checkpointing: Checkpointing,
+) -> Result<()> {
     let mut session = Session::new(base);
+    let mut runs = Runs {
+        checkpointing,
+        prompter: None,
+    };
     match plan {
         Plan::Once => {
-            let current = train(kind, &mut session, base)?;
+            let current = runs.train(kind, &mut session, base)?;
+            kind.keep(base, &current)?;
             kind.finish(base, &current)
         }
         Plan::Sweep(sweeps) => {
-            let base_run = train(kind, &mut session, base)?;
+            // The base's model is needed at the end: its checkpoint stays until then, so a
+            // resumed sweep need not train it again.
+            let base_run = runs.train_keeping(kind, &mut session, base, true)?;
             for (param, values) in sweeps {
                 for value in values.into_iter().filter(|&v| v != base.get(param)) {
                     let hyper = session.variant(param, value)?;
-                    train(kind, &mut session, hyper)?;
+                    runs.train_or_skip(kind, &mut session, hyper)?;
                 }
             }
             print_written(&draw_graphs(kind, &session, base, &base_run)?);
-            kind.finish(base, &base_run)
+            kind.keep(base, &base_run)?;
+            kind.finish(base, &base_run)?;
+            runs.done_with(&kind.checkpoint(base))
         }
         Plan::Menu {
             mut prompter,
@@ -124,36 +172,173 @@ pub fn run<K: Kind>(kind: &mut K, base: K::Hyper, plan: Plan<Param<K>>) -> Resul
             } else {
                 base
             };
-            menu(kind, Session::new(base), prompter.as_mut())
+            runs.prompter = Some(prompter);
+            menu(kind, Session::new(base), &mut runs)
         }
     }
 }
 
-/// Train and record one run. Ctrl-C meanwhile stops it after the current batch (nothing of
-/// it is recorded) or, when it came while the run was being recorded, once that is done.
-fn train<K: Kind>(
-    kind: &mut K,
-    session: &mut Session<K::Hyper, Outcome<K>>,
-    hyper: K::Hyper,
-) -> Result<K::Run> {
-    let training = interrupt::Training::start()?;
-    let trained = kind.train(hyper);
-    drop(training);
-    let interrupted = |epoch| Interrupted {
-        epoch,
-        run: hyper.run_name(),
-        results: kind.results(),
-    };
-    let (run, outcome) = match trained {
-        Err(Error::Train(TrainError::Interrupted { epoch })) => {
-            return Err(interrupted(Some(epoch)).into());
+/// Training runs one after another, with their checkpoints.
+struct Runs {
+    checkpointing: Checkpointing,
+    /// The menu's, to ask about a checkpoint found; `None` for scripted runs.
+    prompter: Option<Box<dyn Prompter>>,
+}
+
+impl Runs {
+    fn train<K: Kind>(
+        &mut self,
+        kind: &mut K,
+        session: &mut Session<K::Hyper, Outcome<K>>,
+        hyper: K::Hyper,
+    ) -> Result<K::Run> {
+        self.train_keeping(kind, session, hyper, false)
+    }
+
+    /// A sweep's run: with `--resume`, one already in the results table is not trained
+    /// again (its figures come from the table).
+    fn train_or_skip<K: Kind>(
+        &mut self,
+        kind: &mut K,
+        session: &mut Session<K::Hyper, Outcome<K>>,
+        hyper: K::Hyper,
+    ) -> Result<()> {
+        if self.checkpointing.resume && !kind.checkpoint(hyper).path.exists() {
+            let table = kind.results();
+            if let Some(row) = table::recorded::<K::Row, _>(&table, &hyper, kind.source())? {
+                println!(
+                    "Skipping {}: already in {}",
+                    hyper.run_name(),
+                    table.display()
+                );
+                session.record(hyper, row.figures());
+                return Ok(());
+            }
         }
-        Err(e) => return Err(e),
-        Ok(_) if interrupt::requested() => return Err(interrupted(None).into()),
-        Ok(done) => done,
+        self.train(kind, session, hyper).map(|_| ())
+    }
+
+    /// Train and record one run, checkpointed after every epoch and resumed from its
+    /// checkpoint when that is asked for; the checkpoint goes once the run is recorded,
+    /// unless `keep_checkpoint` or `--keep-checkpoints`. Ctrl-C stops it after the current
+    /// batch (its finished epochs stay in the checkpoint) or, when it came while the run
+    /// was being recorded, once that is done.
+    fn train_keeping<K: Kind>(
+        &mut self,
+        kind: &mut K,
+        session: &mut Session<K::Hyper, Outcome<K>>,
+        hyper: K::Hyper,
+        keep_checkpoint: bool,
+    ) -> Result<K::Run> {
+        let checkpoint = kind.checkpoint(hyper);
+        let resume = self.should_resume(&checkpoint)?;
+        let start = Start {
+            resume: resume.then(|| checkpoint.load()).transpose()?,
+            checkpoint: Some(checkpoint.clone()),
+        };
+        let training = interrupt::Training::start()?;
+        let trained = kind.train(hyper, start);
+        drop(training);
+        let interrupted = |epoch| Interrupted {
+            epoch,
+            run: hyper.run_name(),
+            results: kind.results(),
+            resume: resume_hint(&checkpoint),
+        };
+        let (run, outcome) = match trained {
+            Err(Error::Train(TrainError::Interrupted { epoch })) => {
+                return Err(interrupted(Some(epoch)).into());
+            }
+            Err(e) => return Err(e),
+            Ok(done) => done,
+        };
+        session.record(hyper, outcome);
+        if !keep_checkpoint {
+            self.done_with(&checkpoint)?;
+        }
+        if interrupt::requested() {
+            return Err(interrupted(None).into());
+        }
+        Ok(run)
+    }
+
+    /// Whether to go on from the checkpoint there: `--resume` says yes, the menu asks, and
+    /// a scripted run without `--resume` stops rather than overwrite it. Another run's
+    /// checkpoint is never resumed.
+    fn should_resume(&mut self, checkpoint: &Checkpoint) -> Result<bool> {
+        let path = checkpoint.path.display();
+        let (question, refusal) = match checkpoint.find()? {
+            Found::None => return Ok(false),
+            Found::Resumable { .. } if self.checkpointing.resume => return Ok(true),
+            Found::Resumable { done, total } => (
+                format!("{path} holds epoch {done} of {total} of this run: resume it?"),
+                format!(
+                    "{path}: a checkpoint of this run is there (epoch {done} of {total}): give --resume to go on from it, or delete it to start over"
+                ),
+            ),
+            Found::Other(why) => (
+                format!("{path} is another run's checkpoint ({why}): replace it?"),
+                format!(
+                    "{path}: cannot resume: {why}; delete it, or use another --out, to start this run"
+                ),
+            ),
+        };
+        let resumable = !refusal.contains("cannot resume");
+        let Some(prompter) = self.prompter.as_mut() else {
+            return Err(InputError::new(refusal).into());
+        };
+        match prompter.confirm(&question, resumable) {
+            Reply::Value(answer) if resumable => Ok(answer),
+            Reply::Value(true) => Ok(false),
+            _ => Err(InputError::new(refusal).into()),
+        }
+    }
+
+    /// A recorded run's checkpoint is removed, unless `--keep-checkpoints`.
+    fn done_with(&self, checkpoint: &Checkpoint) -> Result<()> {
+        if !self.checkpointing.keep {
+            checkpoint.remove()?;
+        }
+        Ok(())
+    }
+}
+
+/// ", resuming from epoch 3 of 10" when `start` resumes a checkpoint; else nothing.
+pub(super) fn resuming<M>(start: &Start<M>) -> String {
+    start.resume.as_ref().map_or_else(String::new, |saved| {
+        format!(
+            ", resuming from epoch {} of {}",
+            saved.position.epochs_done, saved.position.epochs_total
+        )
+    })
+}
+
+/// What to tell the user after Ctrl-C: the command that goes on from the checkpoint, if
+/// one was written.
+fn resume_hint(checkpoint: &Checkpoint) -> Option<String> {
+    let done = match checkpoint.find() {
+        Ok(Found::Resumable { done, .. }) => done,
+        _ => return None,
     };
-    session.record(hyper, outcome);
-    Ok(run)
+    let mut args: Vec<String> = std::env::args().map(|a| shell_quoted(&a)).collect();
+    if !args.iter().any(|a| a == "--resume") {
+        args.push("--resume".into());
+    }
+    Some(format!(
+        "epochs 1-{done} are saved in {}; go on with: {}",
+        checkpoint.path.display(),
+        args.join(" ")
+    ))
+}
+
+/// `text` as a shell reads it back: plain words as they are, anything else single-quoted.
+fn shell_quoted(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 /// One error graph per hyperparameter varied so far, then the current run's pictures.
@@ -294,10 +479,11 @@ fn ask_base_values<H: HyperSet>(prompter: &mut dyn Prompter, defaults: H) -> Opt
 fn menu<K: Kind>(
     kind: &mut K,
     mut session: Session<K::Hyper, Outcome<K>>,
-    prompter: &mut dyn Prompter,
+    runs: &mut Runs,
 ) -> Result<()> {
     let base = session.base();
-    let mut current = (base, train(kind, &mut session, base)?);
+    let mut current = (base, runs.train(kind, &mut session, base)?);
+    kind.keep(base, &current.1)?;
     let choices = [
         "Run again with one hyperparameter changed",
         "Plot the error graphs",
@@ -306,10 +492,18 @@ fn menu<K: Kind>(
     ]
     .map(String::from);
     loop {
+        let prompter = runs
+            .prompter
+            .as_mut()
+            .expect("the menu has a prompter")
+            .as_mut();
         match prompter.select("What next?", &choices, 0) {
             Reply::Value(0) => match ask_variant(&session, prompter) {
-                Reply::Value(hyper) => match train(kind, &mut session, hyper) {
-                    Ok(run) => current = (hyper, run),
+                Reply::Value(hyper) => match runs.train(kind, &mut session, hyper) {
+                    Ok(run) => {
+                        kind.keep(hyper, &run)?;
+                        current = (hyper, run);
+                    }
                     // A diverged run is reported and the menu goes on with the last good one.
                     Err(e @ Error::Train(TrainError::NonFinite { .. })) => eprintln!("error: {e}"),
                     Err(e) => return Err(e),

@@ -9,20 +9,70 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::hyper::{AeHyper, ClHyper};
+use super::hyper::{AeHyper, ClHyper, HyperSet};
+use super::source::RunSource;
 use crate::error::{Error, InputError, WriteError};
 use crate::fsutil;
 use crate::train::{Accuracy, Figures, NoMetrics};
 
 /// A row of a results table.
 pub trait ResultRow: Serialize + DeserializeOwned + Clone {
-    /// Whether two rows record the same hyperparameters (the newer replaces the older).
-    fn same_run(&self, other: &Self) -> bool;
+    type Metrics;
+    /// The hyperparameter columns, in the order of the kind's [HyperSet::PARAMS].
+    fn hyper_values(&self) -> Vec<usize>;
+    /// The columns after the original report's that say which run a row is: the data, the
+    /// images used, the seed, the device (and a classifier's loss and encoder). Tables
+    /// written before they existed read as unknown (`None`).
+    fn source(&self) -> SourceColumns;
+    /// The run's final figures.
+    fn figures(&self) -> Figures<Self::Metrics>;
     /// Table order: best first.
     fn rank(&self, other: &Self) -> Ordering;
+
+    /// Whether two rows record the same run (the newer replaces the older).
+    fn same_run(&self, other: &Self) -> bool {
+        self.hyper_values() == other.hyper_values() && self.source() == other.source()
+    }
 }
 
-/// A row of `loss_values.csv`, with the seed report's column names.
+/// A row's identifying columns, as read (any may be missing in an older table).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceColumns {
+    pub data: Option<String>,
+    pub images: Option<usize>,
+    pub seed: Option<u64>,
+    pub loss: Option<String>,
+    pub encoder: Option<String>,
+    pub device: Option<String>,
+}
+
+impl From<&RunSource> for SourceColumns {
+    fn from(source: &RunSource) -> Self {
+        Self {
+            data: Some(source.data.clone()),
+            images: Some(source.images),
+            seed: Some(source.seed),
+            loss: source.loss.clone(),
+            encoder: source.encoder.clone(),
+            device: Some(source.device.clone()),
+        }
+    }
+}
+
+/// The row of `hyper` from `source` in the table at `path`, if the table has it.
+pub fn recorded<R: ResultRow, H: HyperSet>(
+    path: &Path,
+    hyper: &H,
+    source: &RunSource,
+) -> Result<Option<R>, InputError> {
+    let values: Vec<usize> = H::PARAMS.iter().map(|&p| hyper.get(p)).collect();
+    let wanted = SourceColumns::from(source);
+    Ok(read_rows::<R>(path)?
+        .into_iter()
+        .find(|row| row.hyper_values() == values && row.source() == wanted))
+}
+
+/// A row of `loss_values.csv`, with the original report's column names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AeRow {
     #[serde(rename = "Layers")]
@@ -41,10 +91,18 @@ pub struct AeRow {
     pub loss: f64,
     #[serde(rename = "Val_Loss")]
     pub val_loss: f64,
+    #[serde(rename = "Data", default)]
+    pub data: Option<String>,
+    #[serde(rename = "Images", default)]
+    pub images: Option<usize>,
+    #[serde(rename = "Seed", default)]
+    pub seed: Option<u64>,
+    #[serde(rename = "Device", default)]
+    pub device: Option<String>,
 }
 
 impl AeRow {
-    pub fn new(hyper: &AeHyper, figures: &Figures<NoMetrics>) -> Self {
+    pub fn new(hyper: &AeHyper, figures: &Figures<NoMetrics>, source: &RunSource) -> Self {
         Self {
             layers: hyper.layers,
             filter_size: hyper.filter_size,
@@ -54,21 +112,15 @@ impl AeRow {
             train_time: seconds(figures.train_seconds),
             loss: f32_precision(figures.loss),
             val_loss: f32_precision(figures.val_loss),
-        }
-    }
-
-    pub fn hyper(&self) -> AeHyper {
-        AeHyper {
-            layers: self.layers,
-            filter_size: self.filter_size,
-            filters: self.filters,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
+            data: Some(source.data.clone()),
+            images: Some(source.images),
+            seed: Some(source.seed),
+            device: Some(source.device.clone()),
         }
     }
 }
 
-/// Seconds to two decimals, as the seed's tables show them.
+/// Seconds to two decimals, as the original report's tables show them.
 fn seconds(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
@@ -79,8 +131,36 @@ fn f32_precision(value: f64) -> f64 {
 }
 
 impl ResultRow for AeRow {
-    fn same_run(&self, other: &Self) -> bool {
-        self.hyper() == other.hyper()
+    type Metrics = NoMetrics;
+
+    fn hyper_values(&self) -> Vec<usize> {
+        vec![
+            self.layers,
+            self.filter_size,
+            self.filters,
+            self.epochs,
+            self.batch_size,
+        ]
+    }
+
+    fn source(&self) -> SourceColumns {
+        SourceColumns {
+            data: self.data.clone(),
+            images: self.images,
+            seed: self.seed,
+            loss: None,
+            encoder: None,
+            device: self.device.clone(),
+        }
+    }
+
+    fn figures(&self) -> Figures<NoMetrics> {
+        Figures {
+            loss: self.loss,
+            val_loss: self.val_loss,
+            metrics: NoMetrics,
+            train_seconds: self.train_time,
+        }
     }
 
     fn rank(&self, other: &Self) -> Ordering {
@@ -88,7 +168,7 @@ impl ResultRow for AeRow {
     }
 }
 
-/// A row of `classification_loss_values.csv`, with the seed report's column names.
+/// A row of `classification_loss_values.csv`, with the original report's column names.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClRow {
     #[serde(rename = "Layers")]
@@ -109,10 +189,22 @@ pub struct ClRow {
     pub accuracy: f64,
     #[serde(rename = "Val_Accuracy")]
     pub val_accuracy: f64,
+    #[serde(rename = "Data", default)]
+    pub data: Option<String>,
+    #[serde(rename = "Images", default)]
+    pub images: Option<usize>,
+    #[serde(rename = "Seed", default)]
+    pub seed: Option<u64>,
+    #[serde(rename = "Loss_Function", default)]
+    pub loss_function: Option<String>,
+    #[serde(rename = "Encoder", default)]
+    pub encoder: Option<String>,
+    #[serde(rename = "Device", default)]
+    pub device: Option<String>,
 }
 
 impl ClRow {
-    pub fn new(hyper: &ClHyper, figures: &Figures<Accuracy>) -> Self {
+    pub fn new(hyper: &ClHyper, figures: &Figures<Accuracy>, source: &RunSource) -> Self {
         Self {
             layers: hyper.layers,
             fc_units: hyper.fc_units,
@@ -123,14 +215,44 @@ impl ClRow {
             val_loss: f32_precision(figures.val_loss),
             accuracy: f32_precision(figures.metrics.train),
             val_accuracy: f32_precision(figures.metrics.valid),
+            data: Some(source.data.clone()),
+            images: Some(source.images),
+            seed: Some(source.seed),
+            loss_function: source.loss.clone(),
+            encoder: source.encoder.clone(),
+            device: Some(source.device.clone()),
         }
     }
 }
 
 impl ResultRow for ClRow {
-    fn same_run(&self, other: &Self) -> bool {
-        (self.layers, self.fc_units, self.epochs, self.batch_size)
-            == (other.layers, other.fc_units, other.epochs, other.batch_size)
+    type Metrics = Accuracy;
+
+    fn hyper_values(&self) -> Vec<usize> {
+        vec![self.layers, self.fc_units, self.epochs, self.batch_size]
+    }
+
+    fn source(&self) -> SourceColumns {
+        SourceColumns {
+            data: self.data.clone(),
+            images: self.images,
+            seed: self.seed,
+            loss: self.loss_function.clone(),
+            encoder: self.encoder.clone(),
+            device: self.device.clone(),
+        }
+    }
+
+    fn figures(&self) -> Figures<Accuracy> {
+        Figures {
+            loss: self.loss,
+            val_loss: self.val_loss,
+            metrics: Accuracy {
+                train: self.accuracy,
+                valid: self.val_accuracy,
+            },
+            train_seconds: self.train_time,
+        }
     }
 
     /// Best validation accuracy first.
@@ -233,6 +355,18 @@ fn aside_path(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    fn source() -> RunSource {
+        RunSource {
+            data: "data/mnist/train-images-idx3-ubyte.gz".into(),
+            images: 60000,
+            seed: 13,
+            device: "cpu".into(),
+            loss: None,
+            encoder: None,
+            fingerprint: 0,
+        }
+    }
+
     fn row(filters: usize, val_loss: f64) -> AeRow {
         let hyper = AeHyper {
             filters,
@@ -244,7 +378,7 @@ mod tests {
             metrics: NoMetrics,
             train_seconds: 12.345,
         };
-        AeRow::new(&hyper, &figures)
+        AeRow::new(&hyper, &figures, &source())
     }
 
     #[test]
@@ -260,8 +394,47 @@ mod tests {
         assert_eq!(rows[0].train_time, 12.35);
         let header = fs::read_to_string(&path).unwrap();
         assert!(header.starts_with(
-            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n"
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Data,Images,Seed,Device\n"
         ));
+    }
+
+    #[test]
+    fn rows_of_other_data_seeds_or_devices_are_other_runs_and_old_tables_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_values.csv");
+        // A table written before the identifying columns existed.
+        fs::write(
+            &path,
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n4,3,32,100,64,12.5,0.01,0.02\n",
+        )
+        .unwrap();
+        let old = &read_rows::<AeRow>(&path).unwrap()[0];
+        assert_eq!(old.source(), SourceColumns::default());
+        add_row(&path, row(32, 0.5)).unwrap();
+        let other_seed = AeRow {
+            seed: Some(7),
+            ..row(32, 0.4)
+        };
+        let other_device = AeRow {
+            device: Some("libtorch".into()),
+            ..row(32, 0.3)
+        };
+        add_row(&path, other_seed).unwrap();
+        let rows = add_row(&path, other_device).unwrap().rows;
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        // A rerun of the same run from the same source replaces its row.
+        assert_eq!(add_row(&path, row(32, 0.1)).unwrap().rows.len(), 4);
+        let found = recorded::<AeRow, _>(
+            &path,
+            &AeHyper {
+                filters: 32,
+                ..AeHyper::REPORT_BASE
+            },
+            &source(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(found.figures().val_loss, 0.1);
     }
 
     #[test]
@@ -275,12 +448,12 @@ mod tests {
             metrics: Accuracy { train: 0.9, valid },
         };
         let base = ClHyper::report_base(4);
-        add_row(&path, ClRow::new(&base, &figures(0.95))).unwrap();
+        add_row(&path, ClRow::new(&base, &figures(0.95), &source())).unwrap();
         let wide = ClHyper {
             fc_units: 64,
             ..base
         };
-        let rows = add_row(&path, ClRow::new(&wide, &figures(0.97)))
+        let rows = add_row(&path, ClRow::new(&wide, &figures(0.97), &source()))
             .unwrap()
             .rows;
         assert_eq!(
@@ -289,7 +462,7 @@ mod tests {
         );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy\n"
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Data,Images,Seed,Loss_Function,Encoder,Device\n"
         ));
     }
 

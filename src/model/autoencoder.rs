@@ -1,24 +1,19 @@
 //! The autoencoder: encoder then decoder; reconstructs its `[batch, 1, H, W]` input.
 
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
-use super::decoder::{Decoder, DecoderConfig};
-use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
+use super::block::ConvStack;
+use super::decoder::Decoder;
+use super::encoder::{Encoder, POOLED_LAYERS};
 use super::seeded::Build;
 use crate::error::InputError;
 
 /// The widest layer we accept; past this a model no longer fits a GPU's memory anyway.
 const MAX_LAYER_WIDTH: usize = 1 << 16;
 
-/// The architecture's hyperparameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AutoencoderConfig {
-    pub layers: usize,
-    pub filter_size: usize,
-    pub filters: usize,
-}
+/// The architecture's hyperparameters: the encoder's conv stack, which the decoder mirrors.
+pub type AutoencoderConfig = ConvStack;
 
 impl AutoencoderConfig {
     /// Check the hyperparameters; the message says what is wrong and what is allowed.
@@ -58,26 +53,10 @@ impl AutoencoderConfig {
         Ok(())
     }
 
-    pub fn encoder(&self) -> EncoderConfig {
-        EncoderConfig {
-            layers: self.layers,
-            filter_size: self.filter_size,
-            filters: self.filters,
-        }
-    }
-
-    pub fn decoder(&self) -> DecoderConfig {
-        DecoderConfig {
-            layers: self.layers,
-            filter_size: self.filter_size,
-            filters: self.filters,
-        }
-    }
-
     pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Autoencoder<B> {
         Autoencoder {
-            encoder: self.encoder().init(device),
-            decoder: self.decoder().init(device),
+            encoder: Encoder::new(self, device),
+            decoder: Decoder::new(self, device),
         }
     }
 }

@@ -6,11 +6,12 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::PaddedConvOptions;
+use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
 use super::batch_norm::BatchNorm2d;
 
-/// Keras' BatchNormalization defaults, which the seed used. burn's `momentum` is the weight
+/// Keras' BatchNormalization defaults, which the original report used. burn's `momentum` is the weight
 /// of the new batch, so Keras' moving-average momentum 0.99 is 0.01 here.
 const BATCH_NORM_EPSILON: f64 = 1e-3;
 const BATCH_NORM_MOMENTUM: f64 = 0.01;
@@ -71,6 +72,40 @@ pub fn convolve<B: ModelBackend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B,
     let per_row = bias.reshape([1, channels, 1]).repeat_dim(0, batch);
     (y.reshape([batch, channels, height * width]) + per_row)
         .reshape([batch, channels, height, width])
+}
+
+/// The shape of a stack of conv blocks: how many, the kernel size, and the first block's
+/// filters (doubling per block). The encoder and its mirrored decoder share it, so it is the
+/// autoencoder's whole architecture ([crate::model::AutoencoderConfig]) and, with `layers`
+/// the blocks kept, the classifier's encoder. A saved card stores it as these three fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvStack {
+    pub layers: usize,
+    pub filter_size: usize,
+    pub filters: usize,
+}
+
+impl ConvStack {
+    /// Output channels of block `index`.
+    pub fn width(&self, index: usize) -> usize {
+        layer_width(self.filters, index)
+    }
+
+    /// Channels of the last block's output (the encoder's code).
+    pub fn output_channels(&self) -> usize {
+        self.width(self.layers - 1)
+    }
+
+    /// One block for each `(channels in, channels out)`, all with this stack's kernel.
+    pub fn blocks<B: ModelBackend>(
+        &self,
+        channels: impl Iterator<Item = (usize, usize)>,
+        device: &B::Device,
+    ) -> Vec<ConvBlock<B>> {
+        channels
+            .map(|(from, to)| ConvBlock::new(from, to, self.filter_size, device))
+            .collect()
+    }
 }
 
 /// Output channels of layer `index` when filters double per layer.

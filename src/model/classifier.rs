@@ -8,7 +8,8 @@ use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
-use super::encoder::{Encoder, EncoderConfig, POOLED_LAYERS};
+use super::block::ConvStack;
+use super::encoder::{Encoder, POOLED_LAYERS};
 use super::seeded::{Build, init_seeded};
 use crate::error::InputError;
 
@@ -19,7 +20,7 @@ pub const MAX_FC_UNITS: usize = 1 << 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassifierConfig {
     /// The encoder as used: `layers` is the number of blocks kept (K).
-    pub encoder: EncoderConfig,
+    pub encoder: ConvStack,
     pub fc_units: usize,
     pub classes: usize,
     pub height: usize,
@@ -79,7 +80,7 @@ impl ClassifierConfig {
     /// A classifier with fresh weights everywhere (the shape a saved one is loaded into).
     pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Classifier<B> {
         Classifier {
-            encoder: self.encoder.init(device),
+            encoder: Encoder::new(&self.encoder, device),
             head: self.head().build(device),
         }
     }
@@ -157,7 +158,7 @@ mod tests {
 
     fn config(layers: usize, fc_units: usize, classes: usize) -> ClassifierConfig {
         ClassifierConfig {
-            encoder: EncoderConfig {
+            encoder: ConvStack {
                 layers,
                 filter_size: 3,
                 filters: 2,
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn the_encoder_is_cut_to_k_blocks() {
         let device = Default::default();
-        let full = config(4, 5, 10).encoder.init::<Flex>(&device);
+        let full = Encoder::<Flex>::new(&config(4, 5, 10).encoder, &device);
         let model = config(2, 5, 10).on_encoder(full, 1, &device);
         assert_eq!(model.encoder.depth(), 2);
     }

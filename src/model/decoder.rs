@@ -8,39 +8,10 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
-use super::block::{ConvBlock, convolve, layer_width};
+use super::block::{ConvBlock, ConvStack, convolve};
 use super::encoder::POOLED_LAYERS;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecoderConfig {
-    pub layers: usize,
-    pub filter_size: usize,
-    pub filters: usize,
-}
-
-impl DecoderConfig {
-    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Decoder<B> {
-        let top = self.layers - 1;
-        let blocks = (0..self.layers)
-            .map(|i| {
-                let channels_in = layer_width(self.filters, top + 1 - i.max(1));
-                ConvBlock::new(
-                    channels_in,
-                    layer_width(self.filters, top - i),
-                    self.filter_size,
-                    device,
-                )
-            })
-            .collect();
-        let output = Conv2dConfig::new([self.filters, 1], [self.filter_size, self.filter_size])
-            .with_padding(PaddingConfig2d::Same)
-            .init(device);
-        Decoder { blocks, output }
-    }
-}
 
 #[derive(Module, Debug)]
 pub struct Decoder<B: ModelBackend> {
@@ -49,6 +20,21 @@ pub struct Decoder<B: ModelBackend> {
 }
 
 impl<B: ModelBackend> Decoder<B> {
+    /// The encoder's mirror: from its widest block's channels down to `filters`, then the
+    /// output conv to one channel.
+    pub fn new(stack: &ConvStack, device: &B::Device) -> Self {
+        let top = stack.layers - 1;
+        let widths =
+            (0..stack.layers).map(|i| (stack.width(top + 1 - i.max(1)), stack.width(top - i)));
+        let output = Conv2dConfig::new([stack.filters, 1], [stack.filter_size, stack.filter_size])
+            .with_padding(PaddingConfig2d::Same)
+            .init(device);
+        Self {
+            blocks: stack.blocks(widths, device),
+            output,
+        }
+    }
+
     pub fn forward(&self, mut x: Tensor<B, 4>) -> Tensor<B, 4> {
         let first_upsampled = self.blocks.len() - POOLED_LAYERS;
         for (i, block) in self.blocks.iter().enumerate() {

@@ -3,50 +3,13 @@
 
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
-use super::block::{ConvBlock, layer_width};
+use super::block::{ConvBlock, ConvStack};
 
 /// How many of the first layers are followed by 2x2 max pooling (and, mirrored, how many
 /// of the decoder's last layers by upsampling).
 pub const POOLED_LAYERS: usize = 2;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EncoderConfig {
-    pub layers: usize,
-    pub filter_size: usize,
-    pub filters: usize,
-}
-
-impl EncoderConfig {
-    pub fn init<B: ModelBackend>(&self, device: &B::Device) -> Encoder<B> {
-        let blocks = (0..self.layers)
-            .map(|i| {
-                let channels_in = if i == 0 {
-                    1
-                } else {
-                    layer_width(self.filters, i - 1)
-                };
-                ConvBlock::new(
-                    channels_in,
-                    layer_width(self.filters, i),
-                    self.filter_size,
-                    device,
-                )
-            })
-            .collect();
-        Encoder {
-            blocks,
-            pool: MaxPool2dConfig::new([2, 2]).init(),
-        }
-    }
-
-    /// Channels of the encoder's output.
-    pub fn output_channels(&self) -> usize {
-        layer_width(self.filters, self.layers - 1)
-    }
-}
 
 #[derive(Module, Debug)]
 pub struct Encoder<B: ModelBackend> {
@@ -55,6 +18,18 @@ pub struct Encoder<B: ModelBackend> {
 }
 
 impl<B: ModelBackend> Encoder<B> {
+    /// The stack's blocks from one input channel up, each twice as wide as the last.
+    pub fn new(stack: &ConvStack, device: &B::Device) -> Self {
+        let widths = (0..stack.layers).map(|i| {
+            let from = if i == 0 { 1 } else { stack.width(i - 1) };
+            (from, stack.width(i))
+        });
+        Self {
+            blocks: stack.blocks(widths, device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+        }
+    }
+
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_blocks(x, self.blocks.len())
     }

@@ -15,6 +15,7 @@ pub mod store;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use backend::{ModelBackend, TrainBackend};
+pub use block::ConvStack;
 pub use classifier::{Classifier, ClassifierConfig};
-pub use decoder::{Decoder, DecoderConfig};
-pub use encoder::{Encoder, EncoderConfig};
+pub use decoder::Decoder;
+pub use encoder::Encoder;

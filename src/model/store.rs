@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder, RecorderError};
+use burn::record::{
+    FullPrecisionSettings, NamedMpkBytesRecorder, NamedMpkFileRecorder, Recorder, RecorderError,
+};
 use burn::tensor::DType;
 use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -194,8 +196,16 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::new()
 }
 
+/// A module's weights as the bytes of a `.mpk` file (full precision, named MessagePack).
+pub fn weights_bytes<B: Backend, M: Module<B>>(module: &M) -> Vec<u8> {
+    let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
+    Recorder::<B>::record(&recorder, module.clone().into_record(), ())
+        .expect("serialising weights in memory cannot fail")
+}
+
 /// Save `model` as `dir/NAME.mpk` + `dir/NAME.json`. An existing model of that name is
-/// replaced only once both new files are complete.
+/// replaced only once both new files are complete; a failed write (a full disk) leaves it
+/// as it was and no temp file behind.
 pub fn save<A: Architecture, B: ModelBackend>(
     model: &A::Model<B>,
     card: &ModelCard<A>,
@@ -203,32 +213,15 @@ pub fn save<A: Architecture, B: ModelBackend>(
     name: &str,
 ) -> Result<(PathBuf, PathBuf), StoreError> {
     let (mpk, json) = model_paths(&dir.join(name));
-    let write_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| StoreError::Write { path, source }
-    };
-
-    // The recorder appends ".mpk" itself, so give it a temp name without an extension.
-    let temp_mpk = fsutil::temp_path_for(&mpk.with_extension(""));
-    Recorder::<B>::record(&recorder(), model.clone().into_record(), temp_mpk.clone()).map_err(
-        |e| StoreError::Write {
+    let weights = weights_bytes::<B, _>(model);
+    let card_text = serde_json::to_string_pretty(card).expect("a model card always serializes");
+    fsutil::write_all_atomic(&[(&mpk, &weights), (&json, card_text.as_bytes())]).map_err(
+        |source| StoreError::Write {
             path: mpk.clone(),
-            source: std::io::Error::other(e.to_string()),
+            source,
         },
     )?;
-    let temp_mpk = temp_mpk.with_extension("mpk");
-
-    let card_text = serde_json::to_string_pretty(card).expect("a model card always serializes");
-    let temp_json = fsutil::temp_path_for(&json);
-    let written = fs::write(&temp_json, card_text)
-        .map_err(write_err(&json))
-        .and_then(|_| fs::rename(&temp_mpk, &mpk).map_err(write_err(&mpk)))
-        .and_then(|_| fs::rename(&temp_json, &json).map_err(write_err(&json)));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp_mpk);
-        let _ = fs::remove_file(&temp_json);
-    }
-    written.map(|_| (mpk, json))
+    Ok((mpk, json))
 }
 
 /// The part of a card read first, to name the kind before anything else is checked.
@@ -465,4 +458,48 @@ fn check_tensor(data: &TensorData) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ConvStack;
+
+    /// Cards exactly as aelab wrote them before the encoder, decoder and autoencoder
+    /// configs became one `ConvStack`: the saved format must not have moved.
+    #[test]
+    fn cards_written_before_the_one_conv_stack_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let ae = dir.path().join("ae.json");
+        fs::write(
+            &ae,
+            r#"{"kind":"autoencoder","aelab_version":"0.1.0","architecture":{"layers":4,"filter_size":3,"filters":8},"height":28,"width":28,"training":null}"#,
+        )
+        .unwrap();
+        let stack = ConvStack {
+            layers: 4,
+            filter_size: 3,
+            filters: 8,
+        };
+        assert_eq!(
+            read_card::<AutoencoderConfig>(&ae).unwrap().architecture,
+            stack
+        );
+
+        let cl = dir.path().join("classifier.json");
+        fs::write(
+            &cl,
+            r#"{"kind":"classifier","aelab_version":"0.1.0","architecture":{"encoder":{"layers":2,"filter_size":3,"filters":8},"fc_units":32,"classes":10,"height":28,"width":28},"height":28,"width":28,"training":null}"#,
+        )
+        .unwrap();
+        let card = read_card::<ClassifierConfig>(&cl).unwrap();
+        assert_eq!(card.architecture.encoder, ConvStack { layers: 2, ..stack });
+        assert_eq!(card.architecture.features(), 16 * 7 * 7);
+        // And what is written today reads back as the same card.
+        let today = serde_json::to_string(&card).unwrap();
+        assert_eq!(
+            serde_json::from_str::<ModelCard<ClassifierConfig>>(&today).unwrap(),
+            card
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! What every picture shares: the font compiled into the binary (so PNGs render on machines
 //! without system fonts), atomic PNG files, titles and greyscale images.
 
-use std::fs;
 use std::path::Path;
 use std::sync::Once;
 
+use image::ColorType;
+use image::ImageEncoder;
+use image::codecs::png::PngEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
@@ -31,9 +33,9 @@ pub fn font(size: u32) -> FontDesc<'static> {
 pub type PlotResult = Result<(), Box<dyn std::error::Error>>;
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// A white PNG of `size` drawn by `draw`, written atomically: plotters saves to a temp file
-/// beside `path` (ending in `.png`, which picks the encoder), renamed once complete. A
-/// failure names the file and `what` was drawn.
+/// A white PNG of `size` drawn by `draw`, written atomically (drawn and encoded in memory,
+/// then [fsutil::write_atomic]), so a failed write names the OS's reason and leaves the
+/// earlier file as it was. A failure names the file and `what` was drawn.
 pub fn draw_png(
     path: &Path,
     what: &'static str,
@@ -41,20 +43,20 @@ pub fn draw_png(
     draw: impl FnOnce(&Area) -> PlotResult,
 ) -> Result<(), WriteError> {
     register_fonts();
-    let temp = fsutil::temp_path_for(path);
-    let result = (|| {
-        let root = BitMapBackend::new(&temp, size).into_drawing_area();
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    let drawn = (|| {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         root.fill(&WHITE)?;
         draw(&root)?;
         root.present()?;
         PlotResult::Ok(())
     })();
-    // The backend is dropped by now, so nothing writes to the temp file any more.
-    let result = result.and_then(|()| Ok(fs::rename(&temp, path)?));
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        WriteError::new(path, what, e)
-    })
+    drawn.map_err(|e| WriteError::new(path, what, e))?;
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(&pixels, size.0, size.1, ColorType::Rgb8)
+        .map_err(|e| WriteError::new(path, what, e))?;
+    fsutil::write_atomic(path, &png).map_err(|e| WriteError::new(path, what, e))
 }
 
 /// A picture's title, top left.
@@ -112,6 +114,7 @@ pub fn draw_image<T: Copy>(
 #[cfg(test)]
 pub mod tests {
     use super::*;
+    use std::fs;
 
     pub fn png_size(path: &Path) -> (u32, u32) {
         let image = image::open(path).expect("a readable PNG");

@@ -1,5 +1,5 @@
 //! Classification metrics as scikit-learn reports them (`classification_report` with
-//! `zero_division=0`, `confusion_matrix`), so numbers and text compare directly with the seed's.
+//! `zero_division=0`, `confusion_matrix`), so numbers and text compare directly with the original report's.
 
 /// One class's row of the report.
 #[derive(Clone, Debug, PartialEq)]

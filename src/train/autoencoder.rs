@@ -1,12 +1,10 @@
 //! Training the autoencoder: RMSprop on the MSE between images and their reconstructions,
 //! and a validation pass per epoch.
 
-use std::time::Instant;
-
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::prelude::*;
 
-use super::epochs::{Epochs, Steps};
+use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
 use super::{
     EpochStats, Figures, NoMetrics, Schedule, TrainError, VALIDATION_BATCH, final_figures,
@@ -22,7 +20,7 @@ pub struct AutoencoderRun<B: TrainBackend> {
     pub config: AutoencoderConfig,
     pub schedule: Schedule,
     pub history: Vec<EpochStats<NoMetrics>>,
-    /// Wall time of the whole fit, validation included (the seed's Train_Time).
+    /// Wall time of the whole fit, validation included (the original report's Train_Time).
     pub train_seconds: f64,
     pub model: Autoencoder<B>,
 }
@@ -33,36 +31,33 @@ impl<B: TrainBackend> AutoencoderRun<B> {
     }
 }
 
-/// Train a fresh autoencoder on `split.train`, validating on `split.valid` after each epoch.
+/// Train an autoencoder on `split.train`, validating on `split.valid` after each epoch:
+/// from fresh weights, or on from a checkpoint, as `start` says.
 pub fn train_autoencoder<B: TrainBackend>(
     images: &Images,
     split: &Split,
     config: &AutoencoderConfig,
     schedule: &Schedule,
+    start: Start<NoMetrics>,
     device: &B::Device,
     progress: &mut dyn Progress,
 ) -> Result<AutoencoderRun<B>, TrainError> {
-    let started = Instant::now();
-    let model = init_seeded::<_, B>(config, schedule.seed, device);
+    let mut epochs = Epochs::new(&split.train, schedule, schedule.epochs, start.checkpoint);
+    let model = match start.resume {
+        Some(saved) => epochs.resume(saved, config.init::<B>(device), device)?,
+        None => init_seeded::<_, B>(config, schedule.seed, device),
+    };
     let mut steps = Reconstruction {
         images,
         valid: &split.valid,
         device,
     };
-    let mut history = Vec::with_capacity(schedule.epochs);
-    let model = Epochs::new(&split.train, schedule, schedule.epochs).run(
-        &mut steps,
-        model,
-        schedule.epochs,
-        device,
-        progress,
-        &mut history,
-    )?;
+    let model = epochs.run(&mut steps, model, 0..schedule.epochs, device, progress)?;
     Ok(AutoencoderRun {
         config: *config,
         schedule: *schedule,
-        history,
-        train_seconds: started.elapsed().as_secs_f64(),
+        train_seconds: epochs.seconds(),
+        history: epochs.history,
         model,
     })
 }

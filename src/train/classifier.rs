@@ -1,10 +1,9 @@
-//! Training the classifier in two stages, as the seed did: first the head alone on a frozen
+//! Training the classifier in two stages, as the original report did: first the head alone on a frozen
 //! encoder (no gradients, BatchNorm in inference mode with its statistics kept), then the
 //! whole network. Each stage gets a fresh RMSprop, as Keras does when a model is recompiled.
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::nn::loss::{CrossEntropyLossConfig, MseLoss, Reduction};
@@ -12,7 +11,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
-use super::epochs::{Epochs, Steps};
+use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
 use super::{
     Accuracy, EpochStats, Figures, Schedule, TrainError, VALIDATION_BATCH, final_figures,
@@ -29,8 +28,18 @@ use crate::model::{Classifier, ClassifierConfig, ModelBackend, TrainBackend};
 pub enum LossKind {
     /// Cross-entropy of the softmax: the usual choice.
     CrossEntropy,
-    /// Mean squared error between the softmax and one-hot targets, as the seed report used.
+    /// Mean squared error between the softmax and one-hot targets, as the original report used.
     Mse,
+}
+
+impl LossKind {
+    /// As `--loss` spells it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::CrossEntropy => "ce",
+            Self::Mse => "mse",
+        }
+    }
 }
 
 impl fmt::Display for LossKind {
@@ -88,7 +97,7 @@ pub struct ClassifierRun<B: TrainBackend> {
     pub loss: LossKind,
     /// Both stages' epochs, numbered on from 1; the first `schedule.epochs` are stage 1.
     pub history: Vec<EpochStats<Accuracy>>,
-    /// Wall time of both stages, validation included (the seed's Train_Time).
+    /// Wall time of both stages, validation included (the original report's Train_Time).
     pub train_seconds: f64,
     pub model: Classifier<B>,
 }
@@ -99,34 +108,32 @@ impl<B: TrainBackend> ClassifierRun<B> {
     }
 }
 
-/// Train `model` (a trained encoder under a fresh head) with `trainer`'s data and schedule:
-/// `schedule.epochs` epochs with the encoder frozen, then as many with everything training.
+/// Train a classifier with `trainer`'s data and schedule: `schedule.epochs` epochs with
+/// the encoder frozen, then as many with everything training.
 pub fn train_classifier<B: TrainBackend>(
     mut trainer: Trainer<B>,
     model: Classifier<B>,
     config: &ClassifierConfig,
     progress: &mut dyn Progress,
 ) -> Result<ClassifierRun<B>, TrainError> {
-    let started = Instant::now();
     let model = trainer.stage(model, Stage::Frozen, progress)?;
     let model = trainer.stage(model, Stage::Full, progress)?;
     Ok(ClassifierRun {
         config: *config,
         schedule: trainer.schedule,
         loss: trainer.steps.loss,
-        history: trainer.history,
-        train_seconds: started.elapsed().as_secs_f64(),
+        train_seconds: trainer.epochs.seconds(),
+        history: trainer.epochs.history,
         model,
     })
 }
 
-/// The state that runs across both stages: the epoch loop's shuffling, the steps' data and
-/// the history so far.
+/// The state that runs across both stages: the epoch loop (shuffling, history, time,
+/// checkpoints) and the steps' data.
 pub struct Trainer<'a, B: TrainBackend> {
-    epochs: Epochs,
+    epochs: Epochs<Accuracy>,
     steps: Classification<'a, B>,
     schedule: Schedule,
-    pub history: Vec<EpochStats<Accuracy>>,
 }
 
 impl<'a, B: TrainBackend> Trainer<'a, B> {
@@ -139,7 +146,7 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
         device: &'a B::Device,
     ) -> Self {
         Self {
-            epochs: Epochs::new(&split.train, &schedule, 2 * schedule.epochs),
+            epochs: Epochs::new(&split.train, &schedule, 2 * schedule.epochs, None),
             steps: Classification {
                 data,
                 valid: &split.valid,
@@ -150,30 +157,52 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
                 correct: Tensor::zeros([1], device),
             },
             schedule,
-            history: Vec::with_capacity(2 * schedule.epochs),
         }
     }
 
-    /// Train one stage of `schedule.epochs` epochs.
+    /// Checkpoint after every epoch, and resume from `start`'s checkpoint if it has one:
+    /// then the model to train is `blank` (a classifier of the run's architecture) with its
+    /// weights; otherwise `fresh`.
+    pub fn start(
+        &mut self,
+        start: Start<Accuracy>,
+        fresh: impl FnOnce() -> Classifier<B>,
+        blank: impl FnOnce() -> Classifier<B>,
+    ) -> Result<Classifier<B>, TrainError> {
+        self.epochs.checkpoint_to(start.checkpoint);
+        match start.resume {
+            Some(saved) => self.epochs.resume(saved, blank(), self.steps.device),
+            None => Ok(fresh()),
+        }
+    }
+
+    /// The epochs trained so far.
+    pub fn history(&self) -> &[EpochStats<Accuracy>] {
+        &self.epochs.history
+    }
+
+    /// Train what is left of one stage of `schedule.epochs` epochs.
     pub fn stage(
         &mut self,
         model: Classifier<B>,
         stage: Stage,
         progress: &mut dyn Progress,
     ) -> Result<Classifier<B>, TrainError> {
+        let epochs = self.schedule.epochs;
+        let range = match stage {
+            Stage::Frozen => 0..epochs,
+            Stage::Full => epochs..2 * epochs,
+        };
+        if self.epochs.done() >= range.end {
+            return Ok(model);
+        }
         progress.stage_started(stage.description());
         // The encoder does not change in stage 1, so its inference copy is made once.
         self.steps.frozen = (stage == Stage::Frozen).then(|| model.encoder.valid());
         let device = self.steps.device;
-        let epochs = self.schedule.epochs;
-        let trained = self.epochs.run(
-            &mut self.steps,
-            model,
-            epochs,
-            device,
-            progress,
-            &mut self.history,
-        );
+        let trained = self
+            .epochs
+            .run(&mut self.steps, model, range, device, progress);
         self.steps.frozen = None;
         trained
     }

@@ -3,11 +3,16 @@
 //! measures besides it belong to the kind, through [`Steps`] (the idea of burn's
 //! `TrainStep` and `ValidStep`).
 
+use std::ops::Range;
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
+
+use super::checkpoint::{Checkpoint, Position, Saved, load_module, record_bytes, record_from};
+use crate::error::InputError;
 
 use super::progress::{Progress, epoch_line};
 use super::{
@@ -38,43 +43,120 @@ pub trait Steps<B: TrainBackend> {
     ) -> (f64, Self::Metrics);
 }
 
+/// How a run begins, and where it keeps its checkpoints.
+pub struct Start<M> {
+    /// Written after every finished epoch; `None`: no checkpoints (tests, benches).
+    pub checkpoint: Option<Checkpoint>,
+    /// Continue from this checkpoint instead of fresh weights.
+    pub resume: Option<Saved<M>>,
+}
+
+impl<M> Start<M> {
+    /// Fresh weights, no checkpoints.
+    pub fn fresh() -> Self {
+        Self {
+            checkpoint: None,
+            resume: None,
+        }
+    }
+}
+
 /// The loop's state across epochs, and across the stages of a classifier: the shuffled
-/// order of the training images and the epochs done so far.
-pub struct Epochs {
+/// order of the training images, the epochs done so far and their figures, the time spent,
+/// and where to checkpoint.
+pub struct Epochs<M> {
     order: Vec<usize>,
     rng: Rng,
     batch_size: usize,
     /// Epochs in the whole run, for "epoch 3/40".
     total: usize,
     done: usize,
+    pub history: Vec<EpochStats<M>>,
+    /// Training time of earlier parts of a resumed run.
+    seconds_before: f64,
+    started: Instant,
+    checkpoint: Option<Checkpoint>,
+    /// A resumed run's optimizer state, for the stage it stopped in.
+    resumed_optimizer: Option<Vec<u8>>,
 }
 
-impl Epochs {
+impl<M: Metrics> Epochs<M> {
     /// A run of `total` epochs over the training images `train`, shuffled from `schedule`'s
-    /// seed.
-    pub fn new(train: &[usize], schedule: &Schedule, total: usize) -> Self {
+    /// seed, checkpointed after every epoch if `checkpoint` is given.
+    pub fn new(
+        train: &[usize],
+        schedule: &Schedule,
+        total: usize,
+        checkpoint: Option<Checkpoint>,
+    ) -> Self {
         Self {
             order: train.to_vec(),
             rng: Rng::new(schedule.seed ^ SHUFFLE_STREAM),
             batch_size: schedule.batch_size,
             total,
             done: 0,
+            history: Vec::with_capacity(total),
+            seconds_before: 0.0,
+            started: Instant::now(),
+            checkpoint,
+            resumed_optimizer: None,
         }
     }
 
-    /// Train `model` for `count` epochs with a fresh RMSprop (as Keras starts one for each
-    /// compile), adding each epoch's figures to `history`.
-    pub fn run<B: TrainBackend, S: Steps<B>>(
+    /// Write a checkpoint to `checkpoint` after every epoch from now on (`None`: none).
+    pub fn checkpoint_to(&mut self, checkpoint: Option<Checkpoint>) {
+        self.checkpoint = checkpoint;
+    }
+
+    /// Go on from `saved`: its position, and its weights loaded into `blank` (a model of
+    /// the same architecture), which is returned.
+    pub fn resume<B: Backend, Model: Module<B>>(
+        &mut self,
+        saved: Saved<M>,
+        blank: Model,
+        device: &B::Device,
+    ) -> Result<Model, TrainError> {
+        let position = saved.position;
+        self.order = position.order;
+        self.rng = position.rng;
+        self.done = position.epochs_done;
+        self.history = position.history;
+        self.seconds_before = position.train_seconds;
+        self.started = Instant::now();
+        self.resumed_optimizer = Some(saved.optimizer);
+        load_module(blank, saved.model, device).map_err(|why| self.damaged(&why))
+    }
+
+    /// Epochs finished so far (in earlier parts of a resumed run too).
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Wall time of the run so far, earlier parts of a resumed run included.
+    pub fn seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Train `model` through the epochs `stage` (numbered from 0 across the run) that are
+    /// not done yet, with a fresh RMSprop (as Keras starts one for each compile), or the
+    /// checkpoint's when resuming inside the stage.
+    pub fn run<B: TrainBackend, S: Steps<B, Metrics = M>>(
         &mut self,
         steps: &mut S,
         mut model: S::Model,
-        count: usize,
+        stage: Range<usize>,
         device: &B::Device,
         progress: &mut dyn Progress,
-        history: &mut Vec<EpochStats<S::Metrics>>,
     ) -> Result<S::Model, TrainError> {
         let mut optimizer = rmsprop().init::<B, S::Model>();
-        for _ in 0..count {
+        let resumed = self.resumed_optimizer.take();
+        if let Some(bytes) =
+            resumed.filter(|_| stage.contains(&self.done) && self.done > stage.start)
+        {
+            let record = record_from::<B, _>(bytes, device).map_err(|why| self.damaged(&why))?;
+            optimizer = optimizer.load_record(record);
+        }
+        while self.done < stage.end {
             let started = Instant::now();
             self.done += 1;
             let epoch = self.done;
@@ -99,9 +181,41 @@ impl Epochs {
                 seconds: started.elapsed().as_secs_f64(),
             };
             progress.epoch_finished(&epoch_line(&stats, self.total));
-            history.push(stats);
+            self.history.push(stats);
+            self.save_checkpoint::<B, _, _>(&model, &optimizer)?;
         }
         Ok(model)
+    }
+
+    /// After a finished epoch: everything needed to go on from here.
+    fn save_checkpoint<B: TrainBackend, Model: AutodiffModule<B>, O: Optimizer<Model, B>>(
+        &self,
+        model: &Model,
+        optimizer: &O,
+    ) -> Result<(), TrainError> {
+        let Some(checkpoint) = &self.checkpoint else {
+            return Ok(());
+        };
+        let position = Position {
+            epochs_done: self.done,
+            epochs_total: self.total,
+            train_seconds: self.seconds(),
+            history: self.history.clone(),
+            rng: self.rng.clone(),
+            order: self.order.clone(),
+        };
+        let model = record_bytes::<B, _>(model.clone().into_record());
+        let optimizer = record_bytes::<B, _>(optimizer.to_record());
+        Ok(checkpoint.save(&position, &model, &optimizer)?)
+    }
+
+    fn damaged(&self, why: &str) -> TrainError {
+        let path = self
+            .checkpoint
+            .as_ref()
+            .map(|c| c.path.as_path())
+            .unwrap_or(Path::new("checkpoint"));
+        TrainError::Resume(InputError::new(format!("damaged checkpoint: {why}")).in_file(path))
     }
 }
 

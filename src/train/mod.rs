@@ -2,13 +2,18 @@
 
 use burn::optim::RmsPropConfig;
 use burn::prelude::*;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InputError, WriteError};
 
 pub mod autoencoder;
+pub mod checkpoint;
 pub mod classifier;
 pub mod epochs;
 pub mod progress;
 
-/// Keras' RMSprop defaults, which the seed used: learning rate 0.001, rho 0.9, epsilon 1e-7,
+/// Keras' RMSprop defaults, which the original report used: learning rate 0.001, rho 0.9, epsilon 1e-7,
 /// no momentum.
 pub const LEARNING_RATE: f64 = 1e-3;
 const RMSPROP_ALPHA: f32 = 0.9;
@@ -37,7 +42,7 @@ fn read_scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
 
 /// Per-epoch figures, as Keras reports them: the mean training loss over the epoch's
 /// batches (train mode), the validation loss (eval mode), and what else the kind measures.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochStats<M> {
     pub epoch: usize,
     pub loss: f64,
@@ -48,13 +53,13 @@ pub struct EpochStats<M> {
 }
 
 /// What a kind measures per epoch besides the loss.
-pub trait Metrics: Copy + std::fmt::Debug + PartialEq {
+pub trait Metrics: Copy + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned {
     /// Its part of the epoch's summary line (empty for none), e.g. "  accuracy 0.9812".
     fn summary(&self) -> String;
 }
 
 /// The autoencoder measures the loss only.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoMetrics;
 
 impl Metrics for NoMetrics {
@@ -64,7 +69,7 @@ impl Metrics for NoMetrics {
 }
 
 /// The fraction of correctly classified images, in training and in validation.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Accuracy {
     pub train: f64,
     pub valid: f64,
@@ -80,7 +85,7 @@ impl Metrics for Accuracy {
 }
 
 /// A finished run's figures: its last epoch's, and the wall time of the whole fit with
-/// validation included (the seed's Train_Time). What the results tables and the error
+/// validation included (the original report's Train_Time). What the results tables and the error
 /// graphs show.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Figures<M> {
@@ -118,13 +123,20 @@ pub enum TrainError {
     NonFinite { epoch: usize, value: f64 },
     #[error("stopped by Ctrl-C during epoch {epoch}")]
     Interrupted { epoch: usize },
+    /// A checkpoint could not be written.
+    #[error(transparent)]
+    Checkpoint(#[from] WriteError),
+    /// The checkpoint to resume from cannot be used.
+    #[error(transparent)]
+    Resume(InputError),
 }
 
 impl TrainError {
     pub fn exit_kind(&self) -> crate::error::ExitKind {
         match self {
-            Self::NonFinite { .. } => crate::error::ExitKind::Failure,
+            Self::NonFinite { .. } | Self::Checkpoint(_) => crate::error::ExitKind::Failure,
             Self::Interrupted { .. } => crate::error::ExitKind::Interrupted,
+            Self::Resume(_) => crate::error::ExitKind::BadInput,
         }
     }
 }

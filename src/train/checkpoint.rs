@@ -1,0 +1,323 @@
+//! Per-epoch checkpoints, so a run of many hours survives a crash, a kill or Ctrl-C: after
+//! every finished epoch the whole state of the run (weights, optimizer state, epochs done,
+//! history, shuffle position, time so far) is written to one file, atomically, and a later
+//! run of the same identity continues from it with the same losses.
+//!
+//! One file, so that a kill at any moment leaves the previous checkpoint or the new one,
+//! never a mix: `AELABCKPT1\n`, the header's length (8 bytes, little-endian), the header
+//! (JSON), then the model's and the optimizer's records (burn's named MessagePack).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::prelude::*;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Record, Recorder};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::EpochStats;
+use crate::data::dataset::Rng;
+use crate::error::{InputError, WriteError};
+use crate::fsutil;
+use crate::model::seeded::drawing_weights;
+
+const MAGIC: &[u8] = b"AELABCKPT1\n";
+
+/// What a checkpoint belongs to: every setting that decides the run's losses, as named
+/// values in a fixed order (aelab's version, the kind, the run, the data, the seed, the
+/// device, ...). A checkpoint is resumed only by a run of an equal identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity(pub Vec<(String, String)>);
+
+impl Identity {
+    /// The first setting in which `self` (the checkpoint's) differs from `run`'s, said as
+    /// "written for seed 13, this run has seed 7".
+    fn difference(&self, run: &Identity) -> Option<String> {
+        let value = |id: &Identity, name: &str| {
+            id.0.iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| "none".to_string(), |(_, v)| v.clone())
+        };
+        let names = run.0.iter().chain(&self.0).map(|(name, _)| name);
+        names
+            .into_iter()
+            .find(|name| value(self, name) != value(run, name))
+            .map(|name| {
+                format!(
+                    "it was written for {name} {}, this run has {name} {}",
+                    value(self, name),
+                    value(run, name)
+                )
+            })
+    }
+}
+
+/// The epoch loop's position after a finished epoch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Position<M> {
+    pub epochs_done: usize,
+    pub epochs_total: usize,
+    /// Wall time of the run's parts so far.
+    pub train_seconds: f64,
+    pub history: Vec<EpochStats<M>>,
+    /// The shuffling generator and the order it left the training images in.
+    pub rng: Rng,
+    pub order: Vec<usize>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header<M> {
+    identity: Identity,
+    position: Position<M>,
+    model_bytes: usize,
+    optimizer_bytes: usize,
+}
+
+/// A run's checkpoint file and the identity it must have.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub path: PathBuf,
+    pub identity: Identity,
+}
+
+/// A checkpoint read back: where the run was, and its records, still as bytes (the kind
+/// knows what model to load them into).
+pub struct Saved<M> {
+    pub position: Position<M>,
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+}
+
+/// What is there before a run starts.
+#[derive(Debug, PartialEq)]
+pub enum Found {
+    None,
+    /// A checkpoint of this run, `done` of `total` epochs finished.
+    Resumable {
+        done: usize,
+        total: usize,
+    },
+    /// A checkpoint that another run wrote (other settings, data or aelab version): why.
+    Other(String),
+}
+
+fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
+    NamedMpkBytesRecorder::new()
+}
+
+/// The bytes of any burn record (a module's, an optimizer's).
+pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Vec<u8> {
+    Recorder::<B>::record(&recorder(), record, ())
+        .expect("serialising a record in memory cannot fail")
+}
+
+/// A record from bytes that [`record_bytes`] made.
+pub fn record_from<B: Backend, R: Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<R, String> {
+    Recorder::<B>::load(&recorder(), bytes, device).map_err(|e| e.to_string())
+}
+
+/// `fresh` (a model of the checkpoint's architecture) with the saved weights.
+pub fn load_module<B: Backend, M: Module<B>>(
+    fresh: M,
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<M, String> {
+    let record = record_from::<B, M::Record>(bytes, device)?;
+    // Loading can draw lazy weights; keep it apart from seeded draws (see `seeded`).
+    Ok(drawing_weights(|| fresh.load_record(record)))
+}
+
+impl Checkpoint {
+    /// `DIR/checkpoints/RUN.ckpt`.
+    pub fn in_folder(out: &Path, run_name: &str, identity: Identity) -> Self {
+        Self {
+            path: out.join("checkpoints").join(format!("{run_name}.ckpt")),
+            identity,
+        }
+    }
+
+    /// Write the run's state after a finished epoch, replacing the last checkpoint only
+    /// once the new one is complete on disk.
+    pub fn save<M: Serialize + Clone>(
+        &self,
+        position: &Position<M>,
+        model: &[u8],
+        optimizer: &[u8],
+    ) -> Result<(), WriteError> {
+        let header = Header {
+            identity: self.identity.clone(),
+            position: position.clone(),
+            model_bytes: model.len(),
+            optimizer_bytes: optimizer.len(),
+        };
+        let header = serde_json::to_vec(&header).expect("a checkpoint header always serialises");
+        let mut bytes =
+            Vec::with_capacity(MAGIC.len() + 8 + header.len() + model.len() + optimizer.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&header);
+        bytes.extend_from_slice(model);
+        bytes.extend_from_slice(optimizer);
+        let cannot = |e: std::io::Error| WriteError::new(&self.path, "write checkpoint", e);
+        if let Some(folder) = self.path.parent() {
+            fs::create_dir_all(folder).map_err(cannot)?;
+        }
+        fsutil::write_atomic(&self.path, &bytes).map_err(cannot)
+    }
+
+    /// Epochs finished in the checkpoint at `path`, whoever wrote it; `None` if there is no
+    /// readable checkpoint there.
+    pub fn epochs_done(path: &Path) -> Option<usize> {
+        let any = Self {
+            path: path.to_owned(),
+            identity: Identity(Vec::new()),
+        };
+        let (header, _) = any.read_header::<serde::de::IgnoredAny>().ok()?;
+        Some(header.position.epochs_done)
+    }
+
+    /// Whether a checkpoint is there, and whether it is this run's.
+    pub fn find(&self) -> Result<Found, InputError> {
+        if !self.path.exists() {
+            return Ok(Found::None);
+        }
+        let (header, _) = self.read_header::<serde::de::IgnoredAny>()?;
+        Ok(match header.identity.difference(&self.identity) {
+            Some(why) => Found::Other(why),
+            None => Found::Resumable {
+                done: header.position.epochs_done,
+                total: header.position.epochs_total,
+            },
+        })
+    }
+
+    /// Read this run's checkpoint; one that another run wrote is refused.
+    pub fn load<M: DeserializeOwned>(&self) -> Result<Saved<M>, InputError> {
+        let (header, mut rest) = self.read_header::<M>()?;
+        if let Some(why) = header.identity.difference(&self.identity) {
+            return Err(self.problem(&format!("not this run's checkpoint: {why}")));
+        }
+        if rest.len() != header.model_bytes + header.optimizer_bytes {
+            return Err(self.problem("damaged checkpoint: its records are cut short"));
+        }
+        let optimizer = rest.split_off(header.model_bytes);
+        Ok(Saved {
+            position: header.position,
+            model: rest,
+            optimizer,
+        })
+    }
+
+    /// Remove the checkpoint (the run is recorded); a missing one is fine.
+    pub fn remove(&self) -> Result<(), WriteError> {
+        match fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(WriteError::new(&self.path, "remove checkpoint", e))
+            }
+            _ => {
+                // The folder goes too once the last checkpoint in it is gone.
+                if let Some(folder) = self.path.parent() {
+                    let _ = fs::remove_dir(folder);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn problem(&self, what: &str) -> InputError {
+        InputError::new(what).in_file(&self.path)
+    }
+
+    /// The header, and the bytes after it.
+    fn read_header<M: DeserializeOwned>(&self) -> Result<(Header<M>, Vec<u8>), InputError> {
+        let mut bytes = Vec::new();
+        fs::File::open(&self.path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| self.problem(&format!("cannot read checkpoint: {e}")))?;
+        let not_one = || self.problem("not an aelab checkpoint");
+        let rest = bytes.strip_prefix(MAGIC).ok_or_else(not_one)?;
+        let (length, rest) = rest.split_first_chunk::<8>().ok_or_else(not_one)?;
+        let length = usize::try_from(u64::from_le_bytes(*length)).map_err(|_| not_one())?;
+        if rest.len() < length {
+            return Err(self.problem("damaged checkpoint: its header is cut short"));
+        }
+        let header: Header<M> = serde_json::from_slice(&rest[..length])
+            .map_err(|e| self.problem(&format!("damaged checkpoint: {e}")))?;
+        Ok((header, rest[length..].to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::NoMetrics;
+
+    fn identity(seed: &str) -> Identity {
+        Identity(vec![
+            ("run".into(), "L2_FS3_FL4_E4_B32".into()),
+            ("seed".into(), seed.into()),
+        ])
+    }
+
+    fn position() -> Position<NoMetrics> {
+        Position {
+            epochs_done: 2,
+            epochs_total: 4,
+            train_seconds: 1.5,
+            history: vec![],
+            rng: Rng::new(7),
+            order: vec![3, 1, 2],
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_reads_back_and_refuses_another_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = Checkpoint::in_folder(dir.path(), "L2_FS3_FL4_E4_B32", identity("13"));
+        assert_eq!(mine.find().unwrap(), Found::None);
+        mine.save(&position(), b"model", b"optim").unwrap();
+        assert_eq!(mine.find().unwrap(), Found::Resumable { done: 2, total: 4 });
+        let saved = mine.load::<NoMetrics>().unwrap();
+        assert_eq!(saved.position, position());
+        assert_eq!(
+            (saved.model.as_slice(), saved.optimizer.as_slice()),
+            (&b"model"[..], &b"optim"[..])
+        );
+
+        let other = Checkpoint {
+            identity: identity("7"),
+            ..mine.clone()
+        };
+        let Found::Other(why) = other.find().unwrap() else {
+            panic!("another run's checkpoint was taken as this one's");
+        };
+        assert_eq!(why, "it was written for seed 13, this run has seed 7");
+        assert!(other.load::<NoMetrics>().is_err());
+
+        mine.remove().unwrap();
+        assert!(!dir.path().join("checkpoints").exists());
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_is_refused_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = Checkpoint::in_folder(dir.path(), "run", identity("13"));
+        mine.save(&position(), b"model", b"optim").unwrap();
+        let bytes = fs::read(&mine.path).unwrap();
+        fs::write(&mine.path, &bytes[..bytes.len() - 3]).unwrap();
+        let err = mine.load::<NoMetrics>().err().unwrap().0;
+        assert!(err.contains("run.ckpt: damaged checkpoint"), "{err}");
+        fs::write(&mine.path, b"something else").unwrap();
+        assert!(
+            mine.find()
+                .unwrap_err()
+                .0
+                .contains("not an aelab checkpoint")
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Long runs survive: checkpoints after every epoch, `--resume` after a kill -9 or Ctrl-C
+//! with the same losses as an uninterrupted run, checkpoints of other runs refused, and a
+//! full disk reported as one line with exit code 1 and nothing of the user's lost.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use aelab::experiment::table::{AeRow, read_rows};
+use aelab::train::checkpoint::Checkpoint;
+use assert_cmd::Command;
+
+const RUN: &str = "L2_FS3_FL4_E6_B32";
+
+/// A tiny run of 6 epochs on `data`, results under `out`.
+fn args(data: &Path, out: &Path) -> Vec<String> {
+    let mut args: Vec<String> = ["autoencoder", "--device", "cpu", "--no-menu", "-d"]
+        .map(String::from)
+        .to_vec();
+    args.push(data.display().to_string());
+    args.extend(["--out".into(), out.display().to_string()]);
+    args.extend(
+        [
+            "--layers",
+            "2",
+            "--filters",
+            "4",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "32",
+        ]
+        .map(String::from),
+    );
+    args
+}
+
+fn aelab(args: &[String]) -> Command {
+    let mut cmd = Command::cargo_bin("aelab").unwrap();
+    cmd.args(args);
+    cmd
+}
+
+fn checkpoint(out: &Path) -> PathBuf {
+    out.join("checkpoints").join(format!("{RUN}.ckpt"))
+}
+
+fn only_row(out: &Path) -> AeRow {
+    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows.into_iter().next().unwrap()
+}
+
+/// Start the run and kill -9 it once its checkpoint holds at least `epochs` epochs, or, with
+/// `after` given, at that moment; returns the epochs the checkpoint held when it died, or
+/// `None` when, with `after`, the run finished first.
+fn kill_during(
+    args: &[String],
+    out: &Path,
+    epochs: usize,
+    after: Option<Duration>,
+) -> Option<usize> {
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let done = Checkpoint::epochs_done(&checkpoint(out)).unwrap_or(0);
+        let due = match after {
+            Some(after) => started.elapsed() >= after,
+            None => done >= epochs,
+        };
+        if due {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            assert!(after.is_some(), "the run ended before it could be killed");
+            return None;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint came"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    // Whatever the moment, the checkpoint there is whole (or there is none yet).
+    let path = checkpoint(out);
+    match Checkpoint::epochs_done(&path) {
+        Some(done) => Some(done),
+        None => {
+            assert!(!path.exists(), "a broken checkpoint was left");
+            Some(0)
+        }
+    }
+}
+
+#[test]
+fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let clean_out = dir.path().join("clean");
+    aelab(&args(&data, &clean_out)).assert().success();
+    let clean = only_row(&clean_out);
+    assert!(
+        !checkpoint(&clean_out).exists(),
+        "a recorded run's checkpoint is removed"
+    );
+
+    let out = dir.path().join("killed");
+    let run = args(&data, &out);
+    assert!(kill_during(&run, &out, 2, None).unwrap() >= 2);
+    let mut resumed = run.clone();
+    resumed.push("--resume".into());
+    // Killed again at arbitrary moments of resumed runs: each leaves a whole checkpoint.
+    let mut done = Checkpoint::epochs_done(&checkpoint(&out)).unwrap();
+    for millis in [150, 50, 300] {
+        if done >= 5 {
+            break;
+        }
+        match kill_during(&resumed, &out, 0, Some(Duration::from_millis(millis))) {
+            Some(held) => {
+                assert!(held >= done, "a checkpoint went back from {done} to {held}");
+                done = held;
+            }
+            // It finished first: start it once more below, from its last epoch.
+            None => break,
+        }
+    }
+    if !checkpoint(&out).exists() {
+        // The last kill came too late: the run ended and was recorded; run it afresh from
+        // a kill after epoch 5 so the resume below has something to do.
+        fs::remove_file(out.join("loss_values.csv")).unwrap();
+        kill_during(&run, &out, 5, None);
+    }
+    let output = aelab(&resumed).assert().success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    assert!(
+        stdout.contains(&format!("Training {RUN}")) && stdout.contains("resuming from epoch"),
+        "{stdout}"
+    );
+
+    let row = only_row(&out);
+    assert_eq!(
+        (row.loss, row.val_loss),
+        (clean.loss, clean.val_loss),
+        "resumed {row:?}, clean {clean:?}"
+    );
+    assert!(row.train_time > 0.0);
+    assert!(!checkpoint(&out).exists());
+}
+
+#[test]
+fn a_checkpoint_is_resumed_only_when_asked_and_only_by_its_own_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let out = dir.path().join("results");
+    let run = args(&data, &out);
+    kill_during(&run, &out, 1, None);
+    let before = fs::read(checkpoint(&out)).unwrap();
+
+    let stderr = |cmd: &mut Command, code: i32| {
+        let output = cmd.assert().code(code);
+        String::from_utf8_lossy(&output.get_output().stderr).to_string()
+    };
+    // Without --resume: it says what to do and leaves the checkpoint alone.
+    let said = stderr(&mut aelab(&run), 2);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(said.contains("give --resume"), "{said}");
+    // Another seed is another run.
+    let mut other = run.clone();
+    other.extend(["--seed".into(), "7".into(), "--resume".into()]);
+    let said = stderr(&mut aelab(&other), 2);
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("cannot resume") && said.contains("seed 13, this run has seed 7"),
+        "{said}"
+    );
+    assert_eq!(fs::read(checkpoint(&out)).unwrap(), before);
+    assert!(!out.join("loss_values.csv").exists());
+
+    // --keep-checkpoints keeps it after the run is recorded.
+    let mut keep = run.clone();
+    keep.extend(["--resume".into(), "--keep-checkpoints".into()]);
+    aelab(&keep).assert().success();
+    assert_eq!(Checkpoint::epochs_done(&checkpoint(&out)), Some(6));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_says_how_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let out = dir.path().join("results");
+    let mut run = args(&data, &out);
+    // Long enough that Ctrl-C comes in the middle.
+    let epochs = run.iter().position(|a| a == "6").unwrap();
+    run[epochs] = "1000".into();
+    let long = "L2_FS3_FL4_E1000_B32";
+    let child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+        .args(&run)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let path = out.join("checkpoints").join(format!("{long}.ckpt"));
+    let started = Instant::now();
+    while Checkpoint::epochs_done(&path).is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no checkpoint came"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Process::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&path.display().to_string()) && stderr.trim_end().ends_with(" --resume"),
+        "{stderr}"
+    );
+    assert!(Checkpoint::epochs_done(&path).unwrap() >= 1);
+}
+
+/// A full disk, for real: a 100 KB tmpfs (root only; skipped with a message otherwise).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_one_line_exit_1_and_nothing_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let full = dir.path().join("full");
+    fs::create_dir(&full).unwrap();
+    let mounted = Process::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=100k", "tmpfs"])
+        .arg(&full)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Process::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&full);
+    let table = full.join("loss_values.csv");
+    let earlier = "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n4,3,32,100,64,12.5,0.01,0.02\n";
+    fs::write(&table, earlier).unwrap();
+
+    let mut run = args(&data, &full);
+    let filters = run.iter().position(|a| a == "4").unwrap();
+    run[filters] = "32".into();
+    let output = aelab(&run).assert().code(1);
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&table).unwrap(), earlier);
+    let mut left = Vec::new();
+    for folder in [full.clone(), full.join("checkpoints")] {
+        for entry in fs::read_dir(&folder).into_iter().flatten() {
+            left.push(entry.unwrap().file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(
+        left.iter().all(|name| !name.contains("partial")),
+        "temp files left: {left:?}"
+    );
+}
+
+#[test]
+fn a_resumed_sweep_skips_its_recorded_runs_and_ends_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let sweep = |out: &Path| {
+        let mut run = args(&data, out);
+        run.retain(|a| a != "--no-menu");
+        run.extend(["--sweep".into(), "filters=2,3".into()]);
+        run
+    };
+    let clean_out = dir.path().join("clean");
+    aelab(&sweep(&clean_out)).assert().success();
+
+    let out = dir.path().join("killed");
+    let table = out.join("loss_values.csv");
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+        .args(sweep(&out))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the base and the first variant are recorded and the second variant has
+    // checkpointed an epoch.
+    let third = out.join("checkpoints").join("L2_FS3_FL3_E6_B32.ckpt");
+    let started = Instant::now();
+    while Checkpoint::epochs_done(&third).is_none() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended unkilled"
+        );
+        assert!(started.elapsed() < Duration::from_secs(120), "no rows came");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut resumed = sweep(&out);
+    resumed.push("--resume".into());
+    let output = aelab(&resumed).assert().success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    assert!(stdout.contains("Skipping L2_FS3_FL2_E6_B32"), "{stdout}");
+    assert!(
+        stdout.contains("Training L2_FS3_FL3_E6_B32 (240 train, 60 validation images), resuming"),
+        "{stdout}"
+    );
+    let key = |r: &AeRow| (r.filters, r.loss.to_bits(), r.val_loss.to_bits());
+    let mut rows: Vec<_> = read_rows::<AeRow>(&table)
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    let mut clean: Vec<_> = read_rows::<AeRow>(&clean_out.join("loss_values.csv"))
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    rows.sort();
+    clean.sort();
+    assert_eq!(rows, clean);
+    assert!(out.join("ae.mpk").exists() && out.join("L2_FS3_FLx_E6_B32.png").exists());
+    assert!(
+        !out.join("checkpoints").exists(),
+        "checkpoints removed at the end"
+    );
+}
