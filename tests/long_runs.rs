@@ -354,3 +354,25 @@ fn a_resumed_sweep_skips_its_recorded_runs_and_ends_as_an_uninterrupted_one() {
         "checkpoints removed at the end"
     );
 }
+
+#[test]
+fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let out = dir.path().join("results");
+    let mut kept = args(&data, &out);
+    kept.push("--keep-checkpoints".into());
+    aelab(&kept).assert().success();
+    let first = only_row(&out);
+
+    // The menu: yes, resume; then exit.
+    let mut menu = args(&data, &out);
+    menu.retain(|a| a != "--no-menu");
+    let output = aelab(&menu).write_stdin("y\n4\n").assert().success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    assert!(stdout.contains("resume it?"), "{stdout}");
+    assert!(stdout.contains("resuming from epoch 6 of 6"), "{stdout}");
+    let row = only_row(&out);
+    assert_eq!((row.loss, row.val_loss), (first.loss, first.val_loss));
+    assert!(!checkpoint(&out).exists(), "removed once recorded");
+}

@@ -167,7 +167,25 @@ impl Checkpoint {
         if let Some(folder) = self.path.parent() {
             fs::create_dir_all(folder).map_err(cannot)?;
         }
-        fsutil::write_atomic(&self.path, &bytes).map_err(cannot)
+        fsutil::write_atomic(&self.path, &bytes).map_err(cannot)?;
+        self.remove_killed_writes();
+        Ok(())
+    }
+
+    /// A process killed while writing this checkpoint left its temp file (megabytes each):
+    /// remove those of other processes.
+    fn remove_killed_writes(&self) {
+        let (Some(folder), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let ours = fsutil::temp_path_for(&self.path);
+        let suffix = format!("-{}", name.to_string_lossy());
+        for entry in fs::read_dir(folder).into_iter().flatten().flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file.starts_with(".partial-") && file.ends_with(&suffix) && entry.path() != ours {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Epochs finished in the checkpoint at `path`, whoever wrote it; `None` if there is no
@@ -298,6 +316,14 @@ mod tests {
         };
         assert_eq!(why, "it was written for seed 13, this run has seed 7");
         assert!(other.load::<NoMetrics>().is_err());
+
+        // A write killed half-way by another process is cleared by the next save.
+        let killed = dir
+            .path()
+            .join("checkpoints/.partial-1-L2_FS3_FL4_E4_B32.ckpt");
+        fs::write(&killed, b"half a checkpoint").unwrap();
+        mine.save(&position(), b"model", b"optim").unwrap();
+        assert!(!killed.exists());
 
         mine.remove().unwrap();
         assert!(!dir.path().join("checkpoints").exists());
