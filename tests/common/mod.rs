@@ -63,6 +63,15 @@ pub fn write_labels(dir: &Path, name: &str, labels: &[u8]) -> PathBuf {
     path
 }
 
+/// Send `child` Ctrl-C (SIGINT).
+#[cfg(unix)]
+pub fn ctrl_c(child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(sent.unwrap().success(), "kill -INT failed");
+}
+
 /// Start `cmd` (an aelab run) with `input` on stdin, send it Ctrl-C (SIGINT) as soon as it
 /// starts training `run`, and check that it stops with exit code 130, one line on stderr that
 /// names the run and `table`, and no temp file beside `table`.
@@ -89,14 +98,7 @@ pub fn interrupt_training(cmd: &assert_cmd::Command, input: &str, run: &str, tab
         stdout.any(|line| line.unwrap().starts_with(&marker)),
         "never printed {marker:?}"
     );
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    ctrl_c(&child);
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
