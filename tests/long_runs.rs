@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use aelab::experiment::table::{AeRow, read_rows};
+use aelab::experiment::table::{AeRow, ClRow, read_rows};
 use aelab::train::checkpoint::Checkpoint;
 use assert_cmd::Command;
 
@@ -59,7 +59,7 @@ fn only_row(out: &Path) -> AeRow {
 /// `None` when, with `after`, the run finished first.
 fn kill_during(
     args: &[String],
-    out: &Path,
+    path: &Path,
     epochs: usize,
     after: Option<Duration>,
 ) -> Option<usize> {
@@ -71,7 +71,7 @@ fn kill_during(
         .unwrap();
     let started = Instant::now();
     loop {
-        let done = Checkpoint::epochs_done(&checkpoint(out)).unwrap_or(0);
+        let done = Checkpoint::epochs_done(path).unwrap_or(0);
         let due = match after {
             Some(after) => started.elapsed() >= after,
             None => done >= epochs,
@@ -92,8 +92,7 @@ fn kill_during(
     child.kill().unwrap();
     assert!(!child.wait().unwrap().success());
     // Whatever the moment, the checkpoint there is whole (or there is none yet).
-    let path = checkpoint(out);
-    match Checkpoint::epochs_done(&path) {
+    match Checkpoint::epochs_done(path) {
         Some(done) => Some(done),
         None => {
             assert!(!path.exists(), "a broken checkpoint was left");
@@ -116,7 +115,7 @@ fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() 
 
     let out = dir.path().join("killed");
     let run = args(&data, &out);
-    assert!(kill_during(&run, &out, 2, None).unwrap() >= 2);
+    assert!(kill_during(&run, &checkpoint(&out), 2, None).unwrap() >= 2);
     let mut resumed = run.clone();
     resumed.push("--resume".into());
     // Killed again at arbitrary moments of resumed runs: each leaves a whole checkpoint.
@@ -125,7 +124,12 @@ fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() 
         if done >= 5 {
             break;
         }
-        match kill_during(&resumed, &out, 0, Some(Duration::from_millis(millis))) {
+        match kill_during(
+            &resumed,
+            &checkpoint(&out),
+            0,
+            Some(Duration::from_millis(millis)),
+        ) {
             Some(held) => {
                 assert!(held >= done, "a checkpoint went back from {done} to {held}");
                 done = held;
@@ -138,7 +142,7 @@ fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() 
         // The last kill came too late: the run ended and was recorded; run it afresh from
         // a kill after epoch 5 so the resume below has something to do.
         fs::remove_file(out.join("loss_values.csv")).unwrap();
-        kill_during(&run, &out, 5, None);
+        kill_during(&run, &checkpoint(&out), 5, None);
     }
     let output = aelab(&resumed).assert().success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
@@ -163,7 +167,7 @@ fn a_checkpoint_is_resumed_only_when_asked_and_only_by_its_own_run() {
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let out = dir.path().join("results");
     let run = args(&data, &out);
-    kill_during(&run, &out, 1, None);
+    kill_during(&run, &checkpoint(&out), 1, None);
     let before = fs::read(checkpoint(&out)).unwrap();
 
     let stderr = |cmd: &mut Command, code: i32| {
@@ -368,4 +372,62 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
     let row = only_row(&out);
     assert_eq!((row.loss, row.val_loss), (first.loss, first.val_loss));
     assert!(!checkpoint(&out).exists(), "removed once recorded");
+}
+
+/// The classifier's two stages: killed in stage 1, at the boundary or in stage 2 (each
+/// stage starts its own RMSprop, so which state a resume takes matters), then resumed.
+#[test]
+fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let labels = common::write_labels(dir.path(), "labels.gz", &common::mnist_labels(300));
+    let mut autoencoder = args(&images, &dir.path().join("ae"));
+    let epochs = autoencoder.iter().position(|a| a == "6").unwrap();
+    autoencoder[epochs] = "1".into();
+    aelab(&autoencoder).assert().success();
+    let classify = |out: &Path| -> Vec<String> {
+        let mut args: Vec<String> = ["classify", "--device", "cpu", "--no-menu"]
+            .map(String::from)
+            .to_vec();
+        for (flag, path) in [
+            ("-d", &images),
+            ("--dl", &labels),
+            ("-t", &images),
+            ("--tl", &labels),
+        ] {
+            args.extend([flag.to_string(), path.display().to_string()]);
+        }
+        let model = dir.path().join("ae/ae");
+        args.extend(["--model".into(), model.display().to_string()]);
+        args.extend(["--out".into(), out.display().to_string()]);
+        args.extend(["--epochs", "3", "--batch-size", "32", "--fc-units", "8"].map(String::from));
+        args
+    };
+    let figures = |out: &Path| {
+        let rows: Vec<ClRow> = read_rows(&out.join("classification_loss_values.csv")).unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        (
+            rows[0].loss,
+            rows[0].val_loss,
+            rows[0].accuracy,
+            rows[0].val_accuracy,
+        )
+    };
+    let clean = dir.path().join("clean");
+    aelab(&classify(&clean)).assert().success();
+
+    for kill_after in [1, 3, 4] {
+        let out = dir.path().join(format!("killed-{kill_after}"));
+        let run = classify(&out);
+        let path = out.join("checkpoints/L2_FC8_E3_B32.ckpt");
+        kill_during(&run, &path, kill_after, None);
+        let mut resumed = run.clone();
+        resumed.push("--resume".into());
+        aelab(&resumed).assert().success();
+        assert_eq!(
+            figures(&out),
+            figures(&clean),
+            "killed after epoch {kill_after}"
+        );
+    }
 }
