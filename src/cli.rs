@@ -10,6 +10,7 @@ use crate::device::DeviceRequest;
 use crate::error::InputError;
 use crate::experiment::hyper::{AeHyper, ClHyper};
 use crate::experiment::runner::Checkpointing;
+use crate::experiment::shard::Shard;
 use crate::train::classifier::LossKind;
 
 /// The bundled MNIST files, relative to the repository.
@@ -41,6 +42,15 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Label IDX images with a saved classifier (and, given their labels, report how well)
     Predict(PredictArgs),
+    /// Draw every error graph the results tables under --out support (after sharded sweeps)
+    Graphs(GraphsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GraphsArgs {
+    /// Folder of the results tables; the graphs are written there
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
 }
 
 /// Flags every subcommand has: how much data, where to compute, where results go.
@@ -79,6 +89,11 @@ pub struct RunArgs {
     /// Keep each run's last checkpoint after it is recorded (they are removed by default)
     #[arg(long)]
     pub keep_checkpoints: bool,
+    /// Run only shard K of N of a --sweep (runs numbered base first, then each --sweep's
+    /// values in order; shard K takes numbers K-1 mod N); draws no error graphs: `aelab
+    /// graphs` does, once every shard is done
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
 }
 
 impl RunArgs {

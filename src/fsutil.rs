@@ -24,18 +24,22 @@ fn hidden_beside(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
 /// An exclusive lock on the hidden file `.NAME.lock` beside `path`, held until the returned
 /// file is dropped or the process ends (even by SIGKILL). The lock file is kept: deleting it
 /// while another process waits on it would let a third lock a new file of the same name.
-/// Where the file system cannot lock, this returns the file unlocked: better a rare lost
-/// row than a failed run.
+/// Where the file system cannot lock (some network or parallel file systems without lock
+/// support), this is an error: an unlocked write could lose another process's row.
 pub fn lock_beside(path: &Path) -> std::io::Result<fs::File> {
     let file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(hidden_beside(path, "", ".lock"))?;
-    match file.lock() {
-        Err(e) if e.kind() != std::io::ErrorKind::Unsupported => Err(e),
-        _ => Ok(file),
-    }
+    file.lock().map_err(|e| match e.kind() {
+        std::io::ErrorKind::Unsupported => std::io::Error::new(
+            e.kind(),
+            format!("{e}: this file system does not support locks (on NFS, mount it with lock support; see README, Slurm)"),
+        ),
+        _ => e,
+    })?;
+    Ok(file)
 }
 
 /// Write `bytes` to `path` atomically.

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{AutoencoderArgs, ClassifyArgs, PredictArgs, SetupArgs};
+use crate::cli::{AutoencoderArgs, ClassifyArgs, PredictArgs, RunArgs, SetupArgs};
 use crate::data::idx::{self, Images};
 use crate::device::{self, Compute};
 use crate::error::{InputError, Result};
@@ -31,6 +31,7 @@ pub fn autoencoder(args: &AutoencoderArgs) -> Result<AutoencoderInputs> {
     base.validate()?;
     check_model_name(&args.save)?;
     let sweeps = parse_sweeps(&args.run.sweep, &base)?;
+    check_shard(&args.run, &sweeps)?;
     let data_path = args.data_path()?;
     let images = load_images(&data_path, args.run.setup.limit)?;
     AutoencoderConfig::check_image_size(images.height, images.width)
@@ -72,6 +73,7 @@ pub fn classify(args: &ClassifyArgs) -> Result<ClassifyInputs> {
     base.validate()
         .map_err(|e| InputError::new(format!("{e} ({})", model_path.display())))?;
     let sweeps = parse_sweeps(&args.run.sweep, &base)?;
+    check_shard(&args.run, &sweeps)?;
 
     let [train_images, train_labels, test_images, test_labels] = args.data_paths()?;
     let limit = args.run.setup.limit;
@@ -227,6 +229,16 @@ fn class_count(labels: &[u8]) -> usize {
 
 fn check_model_name(name: &str) -> Result<(), InputError> {
     validate_model_name(name).map_err(|e| InputError::new(format!("--save: {e}")))
+}
+
+/// `--shard` divides a sweep's runs: without `--sweep` there is nothing to divide.
+fn check_shard<P>(run: &RunArgs, sweeps: &[(P, Vec<usize>)]) -> Result<(), InputError> {
+    match run.shard {
+        Some(shard) if sweeps.is_empty() => Err(InputError::new(format!(
+            "--shard {shard} divides the runs of a --sweep: give one (e.g. --sweep filters=16,64)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Parse every `--sweep` and check each variation now, not after hours of training.

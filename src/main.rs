@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use aelab::cli::{
-    AutoencoderArgs, ClassifyArgs, Cli, Command, PredictArgs, RunArgs, rewrite_report_flags,
+    AutoencoderArgs, ClassifyArgs, Cli, Command, GraphsArgs, PredictArgs, RunArgs,
+    rewrite_report_flags,
 };
 use aelab::device::dispatch;
-use aelab::error::{Error, ExitKind};
-use aelab::experiment::runner::Plan;
-use aelab::experiment::{autoencoder, classifier, menu};
+use aelab::error::{Error, ExitKind, InputError};
+use aelab::experiment::runner::{Plan, print_written};
+use aelab::experiment::{autoencoder, classifier, graphs, menu};
 use aelab::heap;
 use aelab::inputs;
 use aelab::predictions::PredictJob;
@@ -24,6 +25,12 @@ fn main() -> ExitCode {
     quiet_panics();
     let cli = match Cli::try_parse_from(rewrite_report_flags(std::env::args_os())) {
         Ok(cli) => cli,
+        Err(err) if is_bad_value(&err) => {
+            // A bad flag value is one line, like every other bad input.
+            let text = err.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or_default());
+            return ExitCode::from(ExitKind::BadInput.code());
+        }
         Err(err) => {
             // Help and version go to stdout with success; usage errors exit 2.
             let _ = err.print();
@@ -39,6 +46,7 @@ fn main() -> ExitCode {
         Command::Autoencoder(args) => run_autoencoder(args),
         Command::Classify(args) => run_classify(args),
         Command::Predict(args) => run_predict(args),
+        Command::Graphs(args) => run_graphs(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,11 +146,32 @@ fn run_predict(args: PredictArgs) -> Result<(), Error> {
     dispatch(compute, job)
 }
 
+fn is_bad_value(err: &clap::Error) -> bool {
+    use clap::error::ErrorKind::{InvalidValue, ValueValidation};
+    matches!(err.kind(), InvalidValue | ValueValidation)
+}
+
+fn run_graphs(args: GraphsArgs) -> Result<(), Error> {
+    let written = graphs::draw_all(&args.out)?;
+    if written.is_empty() {
+        return Err(InputError::new(format!(
+            "{}: no results table there holds runs that vary one hyperparameter",
+            args.out.display()
+        ))
+        .into());
+    }
+    print_written(&written);
+    Ok(())
+}
+
 /// What to do: the sweeps if any, else one run with `--no-menu`, else the menu (which asks
 /// for the base values when no hyperparameter flag was given).
 fn plan<P>(run: &RunArgs, sweeps: Vec<(P, Vec<usize>)>, any_hyper_flag: bool) -> Plan<P> {
     if !sweeps.is_empty() {
-        Plan::Sweep(sweeps)
+        Plan::Sweep {
+            sweeps,
+            shard: run.shard,
+        }
     } else if run.no_menu {
         Plan::Once
     } else {

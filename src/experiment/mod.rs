@@ -3,9 +3,11 @@
 
 pub mod autoencoder;
 pub mod classifier;
+pub mod graphs;
 pub mod hyper;
 pub mod menu;
 pub mod runner;
 pub mod session;
+pub mod shard;
 pub mod source;
 pub mod table;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::hyper::HyperSet;
 use super::menu::{Prompter, Reply};
 use super::session::Session;
+use super::shard::Shard;
 use super::source::RunSource;
 use super::table::{self, ResultRow};
 use crate::error::{Error, InputError, Result};
@@ -20,8 +21,12 @@ use crate::train::{Accuracy, EpochStats, Figures, Metrics, NoMetrics, TrainError
 pub enum Plan<P> {
     /// Train the base once, finish (save, predict) and exit.
     Once,
-    /// Train the base and each listed variation, draw the graphs, finish with the base, exit.
-    Sweep(Vec<(P, Vec<usize>)>),
+    /// Train the base and each listed variation, draw the graphs, finish with the base, exit;
+    /// with a shard, only the shard's runs, and no graphs.
+    Sweep {
+        sweeps: Vec<(P, Vec<usize>)>,
+        shard: Option<Shard>,
+    },
     /// The interactive loop; `ask_base` first asks for every base value.
     Menu {
         prompter: Box<dyn Prompter>,
@@ -65,7 +70,7 @@ pub trait Kind {
     /// A finished run, trained model included.
     type Run;
     /// Its results table's rows.
-    type Row: ResultRow<Metrics = Self::Metrics>;
+    type Row: ResultRow<Hyper = Self::Hyper, Metrics = Self::Metrics>;
     /// "autoencoder" or "classifier", for checkpoints.
     const NAME: &'static str;
     /// The results table's file name under the output folder.
@@ -145,17 +150,35 @@ pub fn run<K: Kind>(
             kind.keep(base, &current)?;
             kind.finish(base, &current)
         }
-        Plan::Sweep(sweeps) => {
+        Plan::Sweep { sweeps, shard } => {
+            let order = sweep_order(&session, &sweeps)?;
+            let mine = |index: usize| shard.is_none_or(|s| s.takes(index));
             // The base's model is needed at the end: its checkpoint stays until then, so a
             // resumed sweep need not train it again.
-            let base_run = runs.train_keeping(kind, &mut session, base, true)?;
-            for (param, values) in sweeps {
-                for value in values.into_iter().filter(|&v| v != base.get(param)) {
-                    let hyper = session.variant(param, value)?;
+            let base_run = if mine(0) {
+                Some(runs.train_keeping(kind, &mut session, base, true)?)
+            } else {
+                None
+            };
+            for (index, &hyper) in order.iter().enumerate().skip(1) {
+                if mine(index) {
                     runs.train_or_skip(kind, &mut session, hyper)?;
                 }
             }
-            print_written(&draw_graphs(kind, &session, base, &base_run)?);
+            if let Some(shard) = shard {
+                println!(
+                    "Shard {shard} ran {} of the sweep's {} runs; once every shard is done, `aelab graphs --out {}` draws the error graphs",
+                    (0..order.len()).filter(|&i| mine(i)).count(),
+                    order.len(),
+                    kind.out().display()
+                );
+            }
+            let Some(base_run) = base_run else {
+                return Ok(());
+            };
+            if shard.is_none() {
+                print_written(&draw_graphs(kind, &session, base, &base_run)?);
+            }
             kind.keep(base, &base_run)?;
             kind.finish(base, &base_run)?;
             runs.done_with(&kind.checkpoint(base))
@@ -176,6 +199,22 @@ pub fn run<K: Kind>(
             menu(kind, Session::new(base), &mut runs)
         }
     }
+}
+
+/// A sweep's runs in their documented order: the base, then each sweep's values in the
+/// order given, leaving out values equal to the base's.
+fn sweep_order<H: HyperSet, O: Clone>(
+    session: &Session<H, O>,
+    sweeps: &[(H::Param, Vec<usize>)],
+) -> Result<Vec<H>> {
+    let base = session.base();
+    let mut order = vec![base];
+    for (param, values) in sweeps {
+        for &value in values.iter().filter(|&&v| v != base.get(*param)) {
+            order.push(session.variant(*param, value)?);
+        }
+    }
+    Ok(order)
 }
 
 /// Training runs one after another, with their checkpoints.
@@ -205,7 +244,7 @@ impl Runs {
     ) -> Result<()> {
         if self.checkpointing.resume && !kind.checkpoint(hyper).path.exists() {
             let table = kind.results();
-            if let Some(row) = table::recorded::<K::Row, _>(&table, &hyper, kind.source())? {
+            if let Some(row) = table::recorded::<K::Row>(&table, &hyper, kind.source())? {
                 println!(
                     "Skipping {}: already in {}",
                     hyper.run_name(),
@@ -354,9 +393,10 @@ fn draw_graphs<K: Kind>(
     }
     let mut written = Vec::new();
     for param in varied {
-        written.push(error_graph(
-            kind,
-            session.base(),
+        written.push(error_graph::<K::Hyper, K::Metrics>(
+            kind.out(),
+            &session.base().graph_name(param),
+            &kind.loss_name(),
             param,
             &session.series(param),
         )?);
@@ -365,28 +405,29 @@ fn draw_graphs<K: Kind>(
     Ok(written)
 }
 
-/// The error graph of `param`, named after `base` (`L4_FS3_FLx_E100_B64.png`): the final
-/// loss, and each of the kind's metrics, of the runs that varied it.
-fn error_graph<K: Kind>(
-    kind: &K,
-    base: K::Hyper,
-    param: Param<K>,
-    points: &[(usize, Outcome<K>)],
+/// The error graph `name` (`L4_FS3_FLx_E100_B64`) of the runs that varied `param`: the
+/// final loss, and each panel of the metrics `M`, against its values; `DIR/NAME.png`.
+pub(super) fn error_graph<H: HyperSet, M: GraphedMetrics>(
+    out: &Path,
+    name: &str,
+    loss_name: &str,
+    param: H::Param,
+    points: &[(usize, Figures<M>)],
 ) -> Result<PathBuf> {
-    let column = |value: &dyn Fn(&Outcome<K>) -> f64| -> Vec<f64> {
+    let column = |value: &dyn Fn(&Figures<M>) -> f64| -> Vec<f64> {
         points.iter().map(|(_, f)| value(f)).collect()
     };
     let values: Vec<usize> = points.iter().map(|&(v, _)| v).collect();
     let seconds = column(&|f| f.train_seconds);
     let loss = [column(&|f| f.loss), column(&|f| f.val_loss)];
-    let metrics: Vec<[Vec<f64>; 2]> = K::Metrics::PANELS
+    let metrics: Vec<[Vec<f64>; 2]> = M::PANELS
         .iter()
         .map(|p| {
-            let at = |f: &Outcome<K>| (p.value)(&f.metrics);
+            let at = |f: &Figures<M>| (p.value)(&f.metrics);
             [column(&|f| at(f).0), column(&|f| at(f).1)]
         })
         .collect();
-    let loss_desc = format!("Final loss ({})", kind.loss_name());
+    let loss_desc = format!("Final loss ({loss_name})");
     let mut panels = vec![ErrorPanel {
         name: "loss",
         y_desc: &loss_desc,
@@ -397,7 +438,7 @@ fn error_graph<K: Kind>(
         },
     }];
     panels.extend(
-        K::Metrics::PANELS
+        M::PANELS
             .iter()
             .zip(&metrics)
             .map(|(p, [train, valid])| ErrorPanel {
@@ -410,10 +451,8 @@ fn error_graph<K: Kind>(
                 },
             }),
     );
-    let name = base.graph_name(param);
-    let path = kind.out().join(format!("{name}.png"));
-    let label = K::Hyper::label(param);
-    charts::error_graph(&path, &name, label, &values, &seconds, &panels)?;
+    let path = out.join(format!("{name}.png"));
+    charts::error_graph(&path, name, H::label(param), &values, &seconds, &panels)?;
     Ok(path)
 }
 
@@ -456,7 +495,7 @@ pub(super) fn record_row<R: ResultRow>(table: &Path, row: R) -> Result<usize> {
     Ok(update.rows.len())
 }
 
-fn print_written(paths: &[PathBuf]) {
+pub fn print_written(paths: &[PathBuf]) {
     for path in paths {
         println!("Wrote {}", path.display());
     }

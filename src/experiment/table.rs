@@ -17,9 +17,16 @@ use crate::train::{Accuracy, Figures, NoMetrics};
 
 /// A row of a results table.
 pub trait ResultRow: Serialize + DeserializeOwned + Clone {
+    type Hyper: HyperSet;
     type Metrics;
+    /// The run's hyperparameters (a classifier's encoder depth is not in the table: taken
+    /// as its layers).
+    fn hyper(&self) -> Self::Hyper;
     /// The hyperparameter columns, in the order of the kind's [HyperSet::PARAMS].
-    fn hyper_values(&self) -> Vec<usize>;
+    fn hyper_values(&self) -> Vec<usize> {
+        let hyper = self.hyper();
+        Self::Hyper::PARAMS.iter().map(|&p| hyper.get(p)).collect()
+    }
     /// The columns after the original report's that say which run a row is: the data, the
     /// images used, the seed, the device (and a classifier's loss and encoder). Tables
     /// written before they existed read as unknown (`None`).
@@ -60,12 +67,12 @@ impl From<&RunSource> for SourceColumns {
 }
 
 /// The row of `hyper` from `source` in the table at `path`, if the table has it.
-pub fn recorded<R: ResultRow, H: HyperSet>(
+pub fn recorded<R: ResultRow>(
     path: &Path,
-    hyper: &H,
+    hyper: &R::Hyper,
     source: &RunSource,
 ) -> Result<Option<R>, InputError> {
-    let values: Vec<usize> = H::PARAMS.iter().map(|&p| hyper.get(p)).collect();
+    let values: Vec<usize> = R::Hyper::PARAMS.iter().map(|&p| hyper.get(p)).collect();
     let wanted = SourceColumns::from(source);
     Ok(read_rows::<R>(path)?
         .into_iter()
@@ -131,16 +138,17 @@ fn f32_precision(value: f64) -> f64 {
 }
 
 impl ResultRow for AeRow {
+    type Hyper = AeHyper;
     type Metrics = NoMetrics;
 
-    fn hyper_values(&self) -> Vec<usize> {
-        vec![
-            self.layers,
-            self.filter_size,
-            self.filters,
-            self.epochs,
-            self.batch_size,
-        ]
+    fn hyper(&self) -> AeHyper {
+        AeHyper {
+            layers: self.layers,
+            filter_size: self.filter_size,
+            filters: self.filters,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+        }
     }
 
     fn source(&self) -> SourceColumns {
@@ -226,10 +234,17 @@ impl ClRow {
 }
 
 impl ResultRow for ClRow {
+    type Hyper = ClHyper;
     type Metrics = Accuracy;
 
-    fn hyper_values(&self) -> Vec<usize> {
-        vec![self.layers, self.fc_units, self.epochs, self.batch_size]
+    fn hyper(&self) -> ClHyper {
+        ClHyper {
+            layers: self.layers,
+            fc_units: self.fc_units,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            encoder_layers: self.layers,
+        }
     }
 
     fn source(&self) -> SourceColumns {
@@ -424,7 +439,7 @@ mod tests {
         assert_eq!(rows.len(), 4, "{rows:?}");
         // A rerun of the same run from the same source replaces its row.
         assert_eq!(add_row(&path, row(32, 0.1)).unwrap().rows.len(), 4);
-        let found = recorded::<AeRow, _>(
+        let found = recorded::<AeRow>(
             &path,
             &AeHyper {
                 filters: 32,
