@@ -26,13 +26,13 @@ impl<B: ModelBackend> Decoder<B> {
         let top = stack.layers - 1;
         let widths =
             (0..stack.layers).map(|i| (stack.width(top + 1 - i.max(1)), stack.width(top - i)));
+        // Blocks first, then the output conv: the order weights are drawn in (a seed's
+        // initial weights must not change between versions).
+        let blocks = stack.blocks(widths, device);
         let output = Conv2dConfig::new([stack.filters, 1], [stack.filter_size, stack.filter_size])
             .with_padding(PaddingConfig2d::Same)
             .init(device);
-        Self {
-            blocks: stack.blocks(widths, device),
-            output,
-        }
+        Self { blocks, output }
     }
 
     pub fn forward(&self, mut x: Tensor<B, 4>) -> Tensor<B, 4> {
