@@ -59,7 +59,7 @@ pub struct SetupArgs {
     /// Use only the first N images (of each file)
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Where to compute: auto, cpu, cuda[:N], libtorch, libtorch-cuda[:N] or ndarray
+    /// Where to compute: auto, cpu, cuda[:N], libtorch, libtorch-cuda[:N], wgpu[:N] or ndarray
     #[arg(long, value_name = "D", default_value = "auto")]
     pub device: DeviceRequest,
     /// Folder for the results table, models and plots (made if missing)

@@ -1,5 +1,5 @@
-//! `--device auto|cpu|cuda[:N]|libtorch|libtorch-cuda[:N]|ndarray`: which burn backend runs
-//! the work. The concrete backend types are named here and nowhere else; everything below is
+//! `--device auto|cpu|cuda[:N]|libtorch|libtorch-cuda[:N]|wgpu[:N]|ndarray`: which burn
+//! backend runs the work. The concrete backend types are named here and nowhere else; everything below is
 //! generic.
 
 use std::fmt;
@@ -10,6 +10,11 @@ use burn::backend::{Autodiff, Flex};
 
 use crate::error::InputError;
 
+#[cfg(feature = "wgpu")]
+mod wgpu_adapters;
+#[cfg(feature = "wgpu")]
+pub use wgpu_adapters::WgpuAdapter;
+
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceRequest {
@@ -18,6 +23,8 @@ pub enum DeviceRequest {
     Cuda(usize),
     LibTorch,
     LibTorchCuda(usize),
+    /// `None`: the adapter wgpu prefers; `Some(N)`: the Nth wgpu lists.
+    Wgpu(Option<usize>),
     NdArray,
 }
 
@@ -39,12 +46,14 @@ impl FromStr for DeviceRequest {
             "gpu" => Some(Self::Cuda(0)),
             "ndarray" => Some(Self::NdArray),
             "libtorch" | "libtorch-cpu" => Some(Self::LibTorch),
+            "wgpu" => Some(Self::Wgpu(None)),
             _ => (gpu("libtorch-cuda").map(Self::LibTorchCuda))
-                .or_else(|| gpu("cuda").map(Self::Cuda)),
+                .or_else(|| gpu("cuda").map(Self::Cuda))
+                .or_else(|| gpu("wgpu").map(|index| Self::Wgpu(Some(index)))),
         };
         parsed.ok_or_else(|| {
             format!(
-                "unknown device '{text}': use auto, cpu, cuda, cuda:N, libtorch, libtorch-cuda, libtorch-cuda:N or ndarray"
+                "unknown device '{text}': use auto, cpu, cuda, cuda:N, libtorch, libtorch-cuda, libtorch-cuda:N, wgpu, wgpu:N or ndarray"
             )
         })
     }
@@ -60,6 +69,8 @@ pub enum Compute {
     LibTorch,
     #[cfg(feature = "tch")]
     LibTorchCuda(usize),
+    #[cfg(feature = "wgpu")]
+    Wgpu(WgpuAdapter),
     #[cfg(feature = "ndarray")]
     NdArray,
 }
@@ -74,6 +85,12 @@ impl fmt::Display for Compute {
             Self::LibTorch => write!(f, "CPU (LibTorch)"),
             #[cfg(feature = "tch")]
             Self::LibTorchCuda(index) => write!(f, "CUDA GPU {index} (LibTorch)"),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu(adapter) if adapter.software => {
+                write!(f, "{} (software renderer, burn wgpu)", adapter.name)
+            }
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu(adapter) => write!(f, "GPU {} (burn wgpu)", adapter.name),
             #[cfg(feature = "ndarray")]
             Self::NdArray => write!(f, "CPU (burn ndarray)"),
         }
@@ -81,7 +98,7 @@ impl fmt::Display for Compute {
 }
 
 impl Compute {
-    /// As `--device` names it: cpu, cuda:0, libtorch, libtorch-cuda:0, ndarray.
+    /// As `--device` names it: cpu, cuda:0, libtorch, libtorch-cuda:0, wgpu, wgpu:1, ndarray.
     pub fn flag(&self) -> String {
         match self {
             Self::Flex => "cpu".into(),
@@ -91,6 +108,11 @@ impl Compute {
             Self::LibTorch => "libtorch".into(),
             #[cfg(feature = "tch")]
             Self::LibTorchCuda(index) => format!("libtorch-cuda:{index}"),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu(adapter) => match adapter.listed {
+                None => "wgpu".into(),
+                Some(index) => format!("wgpu:{index}"),
+            },
             #[cfg(feature = "ndarray")]
             Self::NdArray => "ndarray".into(),
         }
@@ -103,7 +125,10 @@ enum Unavailable {
     /// Not compiled into this binary: the cargo feature that brings it.
     NotBuilt { feature: &'static str },
     /// Compiled in, but the device does not answer (only GPU backends say so).
-    #[cfg_attr(not(any(feature = "cuda", feature = "tch")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "cuda", feature = "tch", feature = "wgpu")),
+        allow(dead_code)
+    )]
     NoDevice(String),
 }
 
@@ -123,6 +148,10 @@ pub fn resolve(request: DeviceRequest) -> Result<(Compute, Option<String>), Inpu
         DeviceRequest::LibTorchCuda(index) => {
             (format!("libtorch-cuda:{index}"), libtorch_cuda(index))
         }
+        DeviceRequest::Wgpu(listed) => (
+            listed.map_or("wgpu".to_string(), |index| format!("wgpu:{index}")),
+            wgpu(listed),
+        ),
         DeviceRequest::NdArray => ("ndarray".to_string(), ndarray()),
     };
     probe.map(|compute| (compute, None)).map_err(|why| match why {
@@ -134,11 +163,12 @@ pub fn resolve(request: DeviceRequest) -> Result<(Compute, Option<String>), Inpu
 }
 
 /// The fastest device this build has that answers: a GPU through LibTorch (cuDNN kernels, no
-/// compilation at start), then through burn's CUDA, then LibTorch's CPU kernels (oneDNN),
-/// then flex. The note says in one line what was chosen and why.
+/// compilation at start), then through burn's CUDA, then any other GPU through wgpu (a
+/// software renderer is not taken: it is far slower than the CPU backends), then LibTorch's
+/// CPU kernels (oneDNN), then flex. The note says in one line what was chosen and why.
 fn auto() -> (Compute, String) {
     let mut silent_gpus = Vec::new();
-    for gpu in [libtorch_cuda, cuda] {
+    for gpu in [libtorch_cuda, cuda, wgpu_gpu] {
         match gpu(0) {
             Ok(compute) => {
                 return (
@@ -209,6 +239,30 @@ fn libtorch_cuda(_: usize) -> Probe {
     Err(Unavailable::NotBuilt { feature: "tch" })
 }
 
+#[cfg(feature = "wgpu")]
+fn wgpu(listed: Option<usize>) -> Probe {
+    wgpu_adapters::find(listed)
+        .map(Compute::Wgpu)
+        .map_err(Unavailable::NoDevice)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu(_: Option<usize>) -> Probe {
+    Err(Unavailable::NotBuilt { feature: "wgpu" })
+}
+
+/// For `auto`: wgpu's preferred adapter, if it is a GPU.
+fn wgpu_gpu(_: usize) -> Probe {
+    match wgpu(None)? {
+        #[cfg(feature = "wgpu")]
+        Compute::Wgpu(adapter) if adapter.software => Err(Unavailable::NoDevice(format!(
+            "wgpu's preferred adapter, {}, is a software renderer",
+            adapter.name
+        ))),
+        compute => Ok(compute),
+    }
+}
+
 #[cfg(feature = "ndarray")]
 fn ndarray() -> Probe {
     Ok(Compute::NdArray)
@@ -265,6 +319,8 @@ pub fn dispatch<J: BackendJob>(compute: Compute, job: J) -> J::Output {
         Compute::LibTorch => job.run::<Autodiff<LibTorch>>(LibTorchDevice::Cpu),
         #[cfg(feature = "tch")]
         Compute::LibTorchCuda(index) => job.run::<Autodiff<LibTorch>>(LibTorchDevice::Cuda(index)),
+        #[cfg(feature = "wgpu")]
+        Compute::Wgpu(adapter) => job.run::<Autodiff<burn::backend::Wgpu>>(adapter.device()),
         #[cfg(feature = "ndarray")]
         Compute::NdArray => job.run::<Autodiff<burn::backend::NdArray>>(Default::default()),
     }
@@ -382,6 +438,20 @@ mod tests {
         }
         #[cfg(not(feature = "cuda"))]
         assert_eq!(resolve(DeviceRequest::Auto).unwrap().0, Compute::Flex);
+    }
+
+    #[test]
+    fn wgpu_names_parse() {
+        assert_eq!("wgpu".parse(), Ok(DeviceRequest::Wgpu(None)));
+        assert_eq!("WGPU:1".parse(), Ok(DeviceRequest::Wgpu(Some(1))));
+        assert!("wgpu:".parse::<DeviceRequest>().is_err());
+    }
+
+    #[cfg(not(feature = "wgpu"))]
+    #[test]
+    fn wgpu_without_the_feature_names_it() {
+        let err = resolve(DeviceRequest::Wgpu(None)).unwrap_err().to_string();
+        assert!(err.contains("--features wgpu"), "{err}");
     }
 
     #[cfg(feature = "tch")]

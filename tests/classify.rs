@@ -19,6 +19,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::Tensor;
+use common::assert_input_error;
 
 type Train = Autodiff<Flex>;
 
@@ -274,17 +275,6 @@ impl Fixture {
 fn assert_png(path: &Path) -> (u32, u32) {
     let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (img.width(), img.height())
-}
-
-/// Run `cmd`, expect exit 2 and one line of error on stderr mentioning every part of `wanted`.
-fn assert_input_error(cmd: &mut Command, wanted: &[&str]) {
-    let output = cmd.output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    for part in wanted {
-        assert!(stderr.contains(part), "{part:?} not in {stderr}");
-    }
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! where the backend has one. A fused batch norm reads and writes the activations about four
 //! times per layer, forward and backward; burn's element-wise ops, differentiated one by one
 //! (`BatchNorm2d`'s generic path), about seventeen. LibTorch uses its own kernels
-//! (`native_batch_norm`), flex aelab's (`batch_norm_cpu`); cuda and ndarray keep the generic
+//! (`native_batch_norm`), flex aelab's (`batch_norm_cpu`); cuda, wgpu and ndarray keep the generic
 //! path, so the model stays generic over the backend.
 
 use burn::backend::Autodiff;
@@ -143,6 +143,9 @@ impl ModelBackend for burn::backend::NdArray {}
 
 #[cfg(feature = "cuda")]
 impl ModelBackend for burn::backend::Cuda {}
+
+#[cfg(feature = "wgpu")]
+impl ModelBackend for burn::backend::Wgpu {}
 
 #[cfg(feature = "tch")]
 impl<E: burn::backend::libtorch::TchElement> ModelBackend for burn::backend::LibTorch<E> {

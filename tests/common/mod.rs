@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use aelab::data::idx::{self, Images};
 
+pub mod backends;
+
 /// The bundled MNIST test images (smaller than the training file, same format).
 pub fn mnist_test_images() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist/t10k-images-idx3-ubyte.gz")
@@ -123,4 +125,15 @@ pub fn interrupt_training(cmd: &assert_cmd::Command, input: &str, run: &str, tab
         );
     }
     drop(stdout);
+}
+
+/// Run `cmd`, expect exit 2 and one line of error on stderr mentioning every part of `wanted`.
+pub fn assert_input_error(cmd: &mut assert_cmd::Command, wanted: &[&str]) {
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for part in wanted {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
 }

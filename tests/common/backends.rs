@@ -1,0 +1,233 @@
+//! One small job run on two backends from the same seed, and their results compared: the
+//! seed gives both the same initial weights, split and batches, so they differ only by float
+//! rounding (the two sum in other orders).
+
+use aelab::data::dataset::{Split, image_batch};
+use aelab::data::idx::Images;
+use aelab::model::seeded::init_seeded;
+use aelab::model::{ClassifierConfig, ConvStack, TrainBackend};
+use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
+use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
+use aelab::train::epochs::Start;
+use aelab::train::progress::Silent;
+use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+/// What a run left: its history, then named results, each flattened.
+pub struct Outcome<M> {
+    pub history: Vec<EpochStats<M>>,
+    pub results: Vec<(String, Vec<f32>)>,
+}
+
+fn flat(data: TensorData) -> Vec<f32> {
+    data.to_vec::<f32>().unwrap()
+}
+
+/// Every weight matrix and kernel of `module` (parameters of two or more dimensions; biases
+/// and BatchNorm's vectors are left out: a bias before BatchNorm is cancelled by it, so its
+/// gradient is rounding noise that RMSprop scales to full steps), named by their order.
+pub fn weights<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, Vec<f32>)> {
+    struct Collect(Vec<(String, Vec<f32>)>);
+    impl<B: Backend> ModuleVisitor<B> for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            if D >= 2 {
+                let name = format!("weights {} {:?}", self.0.len(), param.val().dims());
+                self.0.push((name, flat(param.val().into_data())));
+            }
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
+}
+
+/// Train an autoencoder of `stack` on `B`: its history, its eval-mode reconstruction of the
+/// first four images, and its weights.
+pub fn autoencoder<B: TrainBackend>(
+    stack: &ConvStack,
+    schedule: &Schedule,
+    images: &Images,
+    device: &B::Device,
+) -> Outcome<NoMetrics> {
+    let split = Split::new(images.count, schedule.seed);
+    let run = train_autoencoder::<B>(
+        images,
+        &split,
+        stack,
+        schedule,
+        Start::fresh(),
+        device,
+        &mut Silent,
+    )
+    .unwrap();
+    let model = run.model.valid();
+    let batch = image_batch::<B::InnerBackend>(images, &[0, 1, 2, 3], device);
+    let mut results = vec![(
+        "reconstruction".into(),
+        flat(model.forward(batch).into_data()),
+    )];
+    results.extend(weights(&model));
+    Outcome {
+        history: run.history,
+        results,
+    }
+}
+
+/// Train a classifier (`fc_units`, cross-entropy) on an encoder of `stack` drawn from the
+/// seed, on `B`, through both stages (`schedule.epochs` each): its history and its weights.
+pub fn classifier<B: TrainBackend>(
+    stack: &ConvStack,
+    fc_units: usize,
+    schedule: Schedule,
+    data: Labelled,
+    device: &B::Device,
+) -> Outcome<Accuracy> {
+    let split = Split::new(data.images.count, schedule.seed);
+    let config = ClassifierConfig {
+        encoder: *stack,
+        fc_units,
+        classes: 10,
+        height: data.images.height,
+        width: data.images.width,
+    };
+    let encoder = init_seeded::<_, B>(stack, schedule.seed, device).encoder;
+    let model = config.on_encoder(encoder, schedule.seed, device);
+    let trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, device);
+    let run = train_classifier(trainer, model, &config, &mut Silent).unwrap();
+    Outcome {
+        history: run.history,
+        results: weights(&run.model.valid()),
+    }
+}
+
+/// From the seed's initial weights, on `B`: the training-mode loss of a batch of `images`,
+/// the gradient of that loss with respect to the images (it flows back through every layer),
+/// and the eval-mode reconstruction of the same batch.
+pub fn first_step<B: TrainBackend>(
+    stack: &ConvStack,
+    seed: u64,
+    images: &Images,
+    device: &B::Device,
+) -> Vec<(String, Vec<f32>)> {
+    let model = init_seeded::<_, B>(stack, seed, device);
+    let all: Vec<usize> = (0..images.count).collect();
+    let batch = image_batch::<B>(images, &all, device).require_grad();
+    let loss = reconstruction_loss(&model, batch.clone());
+    let grads = loss.backward();
+    let eval = model.valid().forward(batch.clone().inner());
+    vec![
+        ("loss".into(), flat(loss.into_data())),
+        (
+            "image gradient".into(),
+            flat(batch.grad(&grads).unwrap().into_data()),
+        ),
+        ("eval reconstruction".into(), flat(eval.into_data())),
+    ]
+}
+
+/// The accuracy an epoch's metrics hold, if they hold one.
+pub trait AccuracyOf {
+    fn accuracy(&self) -> Option<Accuracy>;
+}
+
+impl AccuracyOf for NoMetrics {
+    fn accuracy(&self) -> Option<Accuracy> {
+        None
+    }
+}
+
+impl AccuracyOf for Accuracy {
+    fn accuracy(&self) -> Option<Accuracy> {
+        Some(*self)
+    }
+}
+
+/// How closely a backend must agree with flex after the same training.
+pub struct Agreement {
+    /// The other backend, as messages name it.
+    pub backend: &'static str,
+    /// Relative difference allowed in losses.
+    pub tolerance: f64,
+    /// Relative difference allowed in outputs and weights.
+    pub results_tolerance: f64,
+    /// Difference allowed in training and validation accuracy: about one image each (an
+    /// image whose two top classes nearly tie may fall either side).
+    pub accuracy_slack: [f64; 2],
+}
+
+impl Agreement {
+    /// The two runs agree epoch by epoch and in every named result.
+    pub fn assert_outcomes<M: Metrics + AccuracyOf>(&self, flex: &Outcome<M>, other: &Outcome<M>) {
+        self.assert_histories(&flex.history, &other.history);
+        let tolerance = self.results_tolerance;
+        assert_each_close(self.backend, &flex.results, &other.results, tolerance);
+    }
+
+    pub fn assert_histories<M: Metrics + AccuracyOf>(
+        &self,
+        flex: &[EpochStats<M>],
+        other: &[EpochStats<M>],
+    ) {
+        let name = self.backend;
+        assert_eq!(flex.len(), other.len());
+        for (f, o) in flex.iter().zip(other) {
+            eprintln!(
+                "epoch {}: loss flex {} {name} {}, val_loss flex {} {name} {}",
+                f.epoch, f.loss, o.loss, f.val_loss, o.val_loss
+            );
+            self.assert_close(&format!("epoch {} loss", f.epoch), f.loss, o.loss);
+            self.assert_close(
+                &format!("epoch {} val_loss", f.epoch),
+                f.val_loss,
+                o.val_loss,
+            );
+            if let (Some(fa), Some(oa)) = (f.metrics.accuracy(), o.metrics.accuracy()) {
+                let [train, valid] = self.accuracy_slack;
+                assert!((fa.train - oa.train).abs() <= train, "{fa:?} {oa:?}");
+                assert!((fa.valid - oa.valid).abs() <= valid, "{fa:?} {oa:?}");
+            }
+        }
+    }
+
+    fn assert_close(&self, what: &str, flex: f64, other: f64) {
+        let relative = (flex - other).abs() / flex.abs().max(1e-12);
+        assert!(
+            relative <= self.tolerance,
+            "{what}: flex {flex}, {} {other} (relative difference {relative:.2e})",
+            self.backend
+        );
+    }
+}
+
+/// Each named pair of flattened results agrees: the largest difference, relative to the
+/// largest flex value, is at most `tolerance`.
+pub fn assert_each_close(
+    name: &str,
+    flex: &[(String, Vec<f32>)],
+    other: &[(String, Vec<f32>)],
+    tolerance: f64,
+) {
+    assert_eq!(flex.len(), other.len());
+    // Every difference is printed before any fails: which layers drift tells why.
+    let mut failed = Vec::new();
+    for ((what, f), (_, o)) in flex.iter().zip(other) {
+        assert_eq!(f.len(), o.len(), "{what}");
+        let scale = f.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let worst = f
+            .iter()
+            .zip(o)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        eprintln!("{what}: worst difference {worst:e} relative to {scale:e}");
+        if f64::from(worst / scale) > tolerance {
+            failed.push(format!("{what} by up to {worst} (largest value {scale})"));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "flex and {name} differ: {}",
+        failed.join("; ")
+    );
+}
