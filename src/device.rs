@@ -1,6 +1,6 @@
 //! `--device auto|cpu|cuda[:N]|libtorch|libtorch-cuda[:N]|wgpu[:N]|ndarray`: which burn
-//! backend runs the work. The concrete backend types are named here and nowhere else; everything below is
-//! generic.
+//! backend runs the work. The concrete backend types are named here and nowhere else;
+//! everything below is generic.
 
 use std::fmt;
 use std::str::FromStr;

@@ -37,7 +37,7 @@ impl WgpuAdapter {
 }
 
 /// The graphics API burn's wgpu backend uses here: Metal on macOS, Vulkan elsewhere.
-pub fn api() -> wgpu::Backend {
+fn api() -> wgpu::Backend {
     AutoGraphicsApi::backend()
 }
 
