@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use aelab::data::dataset::{Rng, image_batch};
 use aelab::data::idx;
-use aelab::experiment::hyper::AeHyper;
+use aelab::experiment::hyper::Hyper;
+use aelab::experiment::kinds::AutoencoderParam;
 use aelab::train::autoencoder::reconstruction_loss;
 use aelab::train::checkpoint::{Checkpoint, Identity, Position, record_bytes};
 use aelab::train::{LEARNING_RATE, NoMetrics, rmsprop};
@@ -24,7 +25,9 @@ fn benches(c: &mut Criterion) {
     let images = idx::read_images(&mnist("t10k-images-idx3-ubyte.gz")).expect("bundled MNIST");
     let device = device();
     let batch: Vec<usize> = (0..64).collect();
-    let model = AeHyper::REPORT_BASE.architecture().init::<Train>(&device);
+    let model = Hyper::<AutoencoderParam>::defaults()
+        .architecture()
+        .init::<Train>(&device);
     let mut optimizer = rmsprop().init();
     // One step, so the optimizer holds its state for every parameter.
     let loss = reconstruction_loss(&model, image_batch::<Train>(&images, &batch, &device));

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use aelab::data::dataset::image_batch;
 use aelab::data::idx;
-use aelab::experiment::hyper::AeHyper;
+use aelab::experiment::hyper::Hyper;
+use aelab::experiment::kinds::AutoencoderParam;
 use aelab::train::autoencoder::{reconstruction_loss, validation_loss};
 use aelab::train::{LEARNING_RATE, rmsprop};
 use burn::module::AutodiffModule;
@@ -26,7 +27,11 @@ fn benches(c: &mut Criterion) {
     let images = idx::read_images(&path).expect("bundled MNIST");
     let device = device();
     let batch: Vec<usize> = (0..64).collect();
-    let model = RefCell::new(AeHyper::REPORT_BASE.architecture().init::<Train>(&device));
+    let model = RefCell::new(
+        Hyper::<AutoencoderParam>::defaults()
+            .architecture()
+            .init::<Train>(&device),
+    );
     let mut optimizer = rmsprop().init();
 
     let mut group = c.benchmark_group(format!("{BACKEND}_autoencoder_L4_FS3_FL32"));

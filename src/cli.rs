@@ -1,23 +1,20 @@
-//! The command line. The original report's single-dash long flags (`-dl`, `-tl`, `-model`) are rewritten
-//! to `--dl`, `--tl`, `--model` before clap sees them, since clap would read `-dl` as `-d l`.
+//! The command line as the user typed it: clap's flags, nothing resolved (defaults that
+//! depend on other flags or on files are `job`'s). Each hyperparameter's flag comes from its
+//! kind's table ([`HyperFlags`]). The original report's single-dash long flags (`-dl`,
+//! `-tl`, `-model`) are rewritten to `--dl`, `--tl`, `--model` before clap sees them, since
+//! clap would read `-dl` as `-d l`.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::marker::PhantomData;
+use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
 use crate::device::DeviceRequest;
-use crate::error::InputError;
-use crate::experiment::hyper::{AeHyper, ClHyper};
-use crate::experiment::runner::Checkpointing;
+use crate::experiment::hyper::{ParamSet, Value};
+use crate::experiment::kinds::{AutoencoderParam, ClassifierParam};
 use crate::experiment::shard::Shard;
 use crate::train::classifier::LossKind;
-
-/// The bundled MNIST files, relative to the repository.
-pub const BUNDLED_TRAIN_IMAGES: &str = "data/mnist/train-images-idx3-ubyte.gz";
-pub const BUNDLED_TRAIN_LABELS: &str = "data/mnist/train-labels-idx1-ubyte.gz";
-pub const BUNDLED_TEST_IMAGES: &str = "data/mnist/t10k-images-idx3-ubyte.gz";
-pub const BUNDLED_TEST_LABELS: &str = "data/mnist/t10k-labels-idx1-ubyte.gz";
 
 const REPORT_STYLE_FLAGS: [&str; 3] = ["-dl", "-tl", "-model"];
 
@@ -96,12 +93,53 @@ pub struct RunArgs {
     pub shard: Option<Shard>,
 }
 
-impl RunArgs {
-    pub fn checkpointing(&self) -> Checkpointing {
-        Checkpointing {
-            resume: self.resume,
-            keep: self.keep_checkpoints,
+/// One flag per hyperparameter of kind `P`, from its table: name, value name, help with
+/// the table's default; the values given, checked for their type (bounds are checked once
+/// the inputs are known).
+#[derive(Clone, Debug)]
+pub struct HyperFlags<P> {
+    /// The hyperparameters given on the command line, and their values.
+    pub given: Vec<(P, Value)>,
+    set: PhantomData<P>,
+}
+
+impl<P: ParamSet> FromArgMatches for HyperFlags<P> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Self {
+            given: Vec::new(),
+            set: PhantomData,
+        };
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for &param in P::ALL {
+            if let Some(&value) = matches.get_one::<Value>(param.spec().flag) {
+                self.given.retain(|(p, _)| *p != param);
+                self.given.push((param, value));
+            }
         }
+        Ok(())
+    }
+}
+
+impl<P: ParamSet> Args for HyperFlags<P> {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        P::ALL.iter().fold(command, |command, &param| {
+            let spec = param.spec();
+            command.arg(
+                Arg::new(spec.flag)
+                    .long(spec.flag)
+                    .value_name(spec.value_name)
+                    .help(format!("{} [default: {}]", spec.help, spec.default_text()))
+                    .value_parser(move |text: &str| spec.parse_flag(text)),
+            )
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
     }
 }
 
@@ -110,21 +148,8 @@ pub struct AutoencoderArgs {
     /// Training images (IDX, raw or gzip) [default: the bundled MNIST training images]
     #[arg(short = 'd', long = "data", value_name = "FILE")]
     pub data: Option<PathBuf>,
-    /// Conv layers in the encoder (and in the decoder), at least 2 [default: 4]
-    #[arg(long, value_name = "L")]
-    pub layers: Option<usize>,
-    /// Conv filter size K (K x K kernels) [default: 3]
-    #[arg(long, value_name = "K")]
-    pub filter_size: Option<usize>,
-    /// Filters in the first layer; they double per layer [default: 32]
-    #[arg(long, value_name = "F")]
-    pub filters: Option<usize>,
-    /// Training epochs [default: 100]
-    #[arg(long, value_name = "E")]
-    pub epochs: Option<usize>,
-    /// Images per training batch [default: 64]
-    #[arg(long, value_name = "B")]
-    pub batch_size: Option<usize>,
+    #[command(flatten)]
+    pub hyper: HyperFlags<AutoencoderParam>,
     /// Name of the model saved by --no-menu and --sweep: NAME.mpk and NAME.json under --out
     #[arg(long, value_name = "NAME", default_value = "ae")]
     pub save: String,
@@ -150,18 +175,8 @@ pub struct ClassifyArgs {
     /// [default: ae.mpk under --out]
     #[arg(long = "model", value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Encoder layers to use, from the first [default: all of the autoencoder's]
-    #[arg(long, value_name = "K")]
-    pub layers: Option<usize>,
-    /// Units of the fully connected layer [default: 32]
-    #[arg(long, value_name = "N")]
-    pub fc_units: Option<usize>,
-    /// Epochs of each stage: encoder frozen, then everything [default: 20]
-    #[arg(long, value_name = "E")]
-    pub epochs: Option<usize>,
-    /// Images per training batch [default: 64]
-    #[arg(long, value_name = "B")]
-    pub batch_size: Option<usize>,
+    #[command(flatten)]
+    pub hyper: HyperFlags<ClassifierParam>,
     /// Loss: ce (cross-entropy) or mse (on one-hot targets, as the original report did)
     #[arg(long, value_name = "LOSS", default_value = "ce")]
     pub loss: LossKind,
@@ -192,121 +207,6 @@ pub struct PredictArgs {
     pub labels: Option<PathBuf>,
     #[command(flatten)]
     pub setup: SetupArgs,
-}
-
-impl PredictArgs {
-    /// The classifier: `--model`, else `classifier.mpk` under `--out`.
-    pub fn model_path(&self) -> PathBuf {
-        self.model
-            .clone()
-            .unwrap_or_else(|| self.setup.out.join("classifier.mpk"))
-    }
-
-    /// The images: `-t`, else the bundled MNIST test images.
-    pub fn images_path(&self) -> Result<PathBuf, InputError> {
-        given_or_bundled(&self.images, BUNDLED_TEST_IMAGES, "-t")
-    }
-}
-
-impl ClassifyArgs {
-    /// The hyperparameters on an encoder of `encoder_layers` blocks: the flags given, the
-    /// original report's base run for the rest.
-    pub fn hyper(&self, encoder_layers: usize) -> ClHyper {
-        let base = ClHyper::report_base(encoder_layers);
-        ClHyper {
-            layers: self.layers.unwrap_or(base.layers),
-            fc_units: self.fc_units.unwrap_or(base.fc_units),
-            epochs: self.epochs.unwrap_or(base.epochs),
-            batch_size: self.batch_size.unwrap_or(base.batch_size),
-            encoder_layers,
-        }
-    }
-
-    /// Whether any hyperparameter was given on the command line (if none, the menu asks).
-    pub fn any_hyper_flag(&self) -> bool {
-        [self.layers, self.fc_units, self.epochs, self.batch_size]
-            .iter()
-            .any(Option::is_some)
-    }
-
-    /// The autoencoder: `--model`, else `ae.mpk` under `--out`.
-    pub fn model_path(&self) -> PathBuf {
-        self.model
-            .clone()
-            .unwrap_or_else(|| self.run.setup.out.join("ae.mpk"))
-    }
-
-    /// The four data files, each the flag's or the bundled MNIST file.
-    pub fn data_paths(&self) -> Result<[PathBuf; 4], InputError> {
-        Ok([
-            given_or_bundled(&self.data, BUNDLED_TRAIN_IMAGES, "-d")?,
-            given_or_bundled(&self.labels, BUNDLED_TRAIN_LABELS, "--dl")?,
-            given_or_bundled(&self.test, BUNDLED_TEST_IMAGES, "-t")?,
-            given_or_bundled(&self.test_labels, BUNDLED_TEST_LABELS, "--tl")?,
-        ])
-    }
-}
-
-impl AutoencoderArgs {
-    /// The hyperparameters: the flags given, the original report's base run for the rest.
-    pub fn hyper(&self) -> AeHyper {
-        let base = AeHyper::REPORT_BASE;
-        AeHyper {
-            layers: self.layers.unwrap_or(base.layers),
-            filter_size: self.filter_size.unwrap_or(base.filter_size),
-            filters: self.filters.unwrap_or(base.filters),
-            epochs: self.epochs.unwrap_or(base.epochs),
-            batch_size: self.batch_size.unwrap_or(base.batch_size),
-        }
-    }
-
-    /// Whether any hyperparameter was given on the command line (if none, the menu asks).
-    pub fn any_hyper_flag(&self) -> bool {
-        [
-            self.layers,
-            self.filter_size,
-            self.filters,
-            self.epochs,
-            self.batch_size,
-        ]
-        .iter()
-        .any(Option::is_some)
-    }
-
-    /// The images file: `-d`, else the bundled MNIST.
-    pub fn data_path(&self) -> Result<PathBuf, InputError> {
-        given_or_bundled(&self.data, BUNDLED_TRAIN_IMAGES, "-d")
-    }
-}
-
-/// The source tree this binary was built from, where the bundled MNIST lies.
-const SOURCE_TREE: &str = env!("CARGO_MANIFEST_DIR");
-
-/// A data file: the one given, else the bundled MNIST file `relative` (see [find_bundled]).
-/// An installed binary whose source tree is gone (or moved) finds none, and says to give
-/// `flag`.
-fn given_or_bundled(
-    given: &Option<PathBuf>,
-    relative: &str,
-    flag: &str,
-) -> Result<PathBuf, InputError> {
-    if let Some(path) = given {
-        return Ok(path.clone());
-    }
-    find_bundled(relative, Path::new(SOURCE_TREE)).ok_or_else(|| {
-        InputError::new(format!(
-            "no {flag} given, and the bundled MNIST file {relative} is in neither the working \
-             folder nor the source tree aelab was built from ({SOURCE_TREE}): give {flag} FILE"
-        ))
-    })
-}
-
-/// A bundled data file: `relative` to the working folder if it is there, else to
-/// `source_tree`, else none.
-pub fn find_bundled(relative: &str, source_tree: &Path) -> Option<PathBuf> {
-    [PathBuf::from(relative), source_tree.join(relative)]
-        .into_iter()
-        .find(|path| path.exists())
 }
 
 /// Rewrite the original report's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.
@@ -356,18 +256,21 @@ mod tests {
         let Command::Classify(args) = cli.command else {
             panic!("parsed as another subcommand");
         };
+        let paths = [
+            args.data,
+            args.labels,
+            args.test,
+            args.test_labels,
+            args.model,
+        ];
         assert_eq!(
-            args.data_paths().unwrap(),
-            ["a", "b", "c", "d"].map(PathBuf::from)
+            paths,
+            ["a", "b", "c", "d", "m"].map(|p| Some(PathBuf::from(p)))
         );
-        assert_eq!(args.model_path(), PathBuf::from("m"));
         assert_eq!(args.loss, LossKind::Mse);
         assert_eq!(
-            args.hyper(3),
-            ClHyper {
-                fc_units: 64,
-                ..ClHyper::report_base(3)
-            }
+            args.hyper.given,
+            [(ClassifierParam::FcUnits, Value::Whole(64))]
         );
     }
 
@@ -390,36 +293,45 @@ mod tests {
         );
     }
 
+    /// Every hyperparameter's flag, help and default come from its kind's table, and a
+    /// flag given twice takes its last value.
     #[test]
-    fn bundled_data_is_found_in_the_working_folder_or_the_source_tree() {
-        let tree = tempfile::tempdir().unwrap();
-        let relative = "data/mnist/no-such-file-here.gz";
-        assert_eq!(find_bundled(relative, tree.path()), None);
-        std::fs::create_dir_all(tree.path().join("data/mnist")).unwrap();
-        std::fs::write(tree.path().join(relative), b"").unwrap();
-        assert_eq!(
-            find_bundled(relative, tree.path()),
-            Some(tree.path().join(relative))
-        );
-        // The working folder's copy comes first, as a relative path.
-        assert_eq!(
-            find_bundled("Cargo.toml", tree.path()),
-            Some(PathBuf::from("Cargo.toml"))
-        );
-    }
-
-    #[test]
-    fn unset_hyperparameters_take_the_report_base() {
-        let cli = Cli::parse_from(["aelab", "autoencoder", "--filters", "8"]);
+    fn hyperparameter_flags_come_from_the_tables() {
+        let cli = Cli::parse_from([
+            "aelab",
+            "autoencoder",
+            "--filters",
+            "8",
+            "--lr",
+            "3e-4",
+            "--filters",
+            "16",
+        ]);
         let Command::Autoencoder(args) = cli.command else {
             panic!("parsed as another subcommand");
         };
         assert_eq!(
-            args.hyper(),
-            AeHyper {
-                filters: 8,
-                ..AeHyper::REPORT_BASE
-            }
+            args.hyper.given,
+            [
+                (AutoencoderParam::Filters, Value::Whole(16)),
+                (AutoencoderParam::LearningRate, Value::Decimal(3e-4)),
+            ]
         );
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let help = command
+            .find_subcommand_mut("autoencoder")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for line in [
+            "--filter-size <K>",
+            "Conv filter size K (K x K kernels) [default: 3]",
+            "--lr <RATE>",
+            "RMSprop's learning rate [default: 0.001]",
+        ] {
+            assert!(help.contains(line), "{line:?} not in {help}");
+        }
+        let err = Cli::try_parse_from(["aelab", "classify", "--lr", "fast"]).unwrap_err();
+        assert!(err.to_string().contains("'fast' is not a number"), "{err}");
     }
 }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use crate::model::TrainBackend;
 use burn::backend::{Autodiff, Flex};
 
-use crate::error::InputError;
+use crate::exit::InputError;
 
 #[cfg(feature = "wgpu")]
 mod wgpu_adapters;

@@ -42,11 +42,12 @@ fn register() -> std::io::Result<Flags> {
 pub struct Training(&'static Flags);
 
 impl Training {
-    pub fn start() -> Result<Self, crate::error::Error> {
+    /// Fails, saying why, when Ctrl-C cannot be handled at all.
+    pub fn start() -> Result<Self, String> {
         let flags = FLAGS
             .get_or_init(|| register().map_err(|e| format!("cannot handle Ctrl-C: {e}")))
             .as_ref()
-            .map_err(|e| crate::error::Error::Failed(e.clone()))?;
+            .map_err(Clone::clone)?;
         flags.idle.store(false, SeqCst);
         Ok(Self(flags))
     }
@@ -64,27 +65,51 @@ pub fn requested() -> bool {
     flags.is_some_and(|flags| flags.requested.load(SeqCst))
 }
 
-/// A run stopped by Ctrl-C: which one, when, and where the finished runs are.
+/// A run stopped by Ctrl-C, the one type for it: training says when, and the experiment
+/// runner adds, on the way up, which run it was and how to go on.
 #[derive(Debug)]
 pub struct Interrupted {
     /// The epoch it stopped in; `None` when Ctrl-C came while the run was being recorded,
     /// which then finished.
     pub epoch: Option<usize>,
-    pub run: String,
+    /// Which run it was; `None` when training was called on its own (tests, benches).
+    pub run: Option<StoppedRun>,
+}
+
+/// What the user needs to know of an interrupted run.
+#[derive(Debug)]
+pub struct StoppedRun {
+    pub name: String,
     /// The results table.
     pub results: PathBuf,
     /// Where its finished epochs are and the command that goes on from them, if any.
     pub resume: Option<String>,
 }
 
+impl Interrupted {
+    /// Stopped during `epoch` of a run not yet named.
+    pub fn during(epoch: usize) -> Self {
+        Self {
+            epoch: Some(epoch),
+            run: None,
+        }
+    }
+}
+
 impl fmt::Display for Interrupted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(run) = &self.run else {
+            return match self.epoch {
+                Some(epoch) => write!(f, "stopped by Ctrl-C during epoch {epoch}"),
+                None => write!(f, "stopped by Ctrl-C"),
+            };
+        };
         match self.epoch {
-            Some(epoch) => write!(f, "stopped during epoch {epoch} of {}", self.run)?,
-            None => write!(f, "stopped after {}", self.run)?,
+            Some(epoch) => write!(f, "stopped during epoch {epoch} of {}", run.name)?,
+            None => write!(f, "stopped after {}", run.name)?,
         }
-        write!(f, "; every finished run is in {}", self.results.display())?;
-        match (&self.resume, self.epoch) {
+        write!(f, "; every finished run is in {}", run.results.display())?;
+        match (&run.resume, self.epoch) {
             (Some(resume), Some(_)) => write!(f, "; {resume}"),
             _ => Ok(()),
         }

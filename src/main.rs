@@ -1,22 +1,14 @@
-//! aelab's entry point: parse the command line, load and check the inputs, pick the device,
-//! run, and turn an error into one line and its exit code.
+//! aelab's entry point: parse the command line, resolve it into a job, run it, and turn an
+//! error into one line and its exit code.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use aelab::cli::{
-    AutoencoderArgs, ClassifyArgs, Cli, Command, GraphsArgs, PredictArgs, RunArgs,
-    rewrite_report_flags,
-};
-use aelab::device::dispatch;
-use aelab::error::{Error, ExitKind, InputError};
-use aelab::experiment::runner::{Plan, print_written};
-use aelab::experiment::{autoencoder, classifier, graphs, menu};
+use aelab::cli::{Cli, rewrite_report_flags};
+use aelab::error::ExitKind;
 use aelab::heap;
-use aelab::inputs;
-use aelab::predictions::PredictJob;
-use aelab::train::classifier::Labelled;
+use aelab::job::Job;
 
 fn main() -> ExitCode {
     #[cfg(feature = "tch")]
@@ -42,13 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::from(kind.code());
         }
     };
-    let result = match cli.command {
-        Command::Autoencoder(args) => run_autoencoder(args),
-        Command::Classify(args) => run_classify(args),
-        Command::Predict(args) => run_predict(args),
-        Command::Graphs(args) => run_graphs(args),
-    };
-    match result {
+    match Job::resolve(cli.command).and_then(Job::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let kind = err.exit_kind();
@@ -62,124 +48,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_autoencoder(args: AutoencoderArgs) -> Result<(), Error> {
-    let inputs = inputs::autoencoder(&args)?;
-    let compute = inputs::prepare(&args.run.setup)?;
-    let images = &inputs.images;
-    println!(
-        "{} images of {}x{} from {}, on {compute}",
-        images.count,
-        images.height,
-        images.width,
-        inputs.data_path.display()
-    );
-    let experiment = autoencoder::Experiment {
-        images,
-        base: inputs.base,
-        seed: args.run.seed,
-        out: &args.run.setup.out,
-        model_name: &args.save,
-        plan: plan(&args.run, inputs.sweeps, args.any_hyper_flag()),
-        device_name: compute.flag(),
-        data_name: inputs.data_path.display().to_string(),
-        checkpointing: args.run.checkpointing(),
-    };
-    dispatch(compute, experiment)
-}
-
-fn run_classify(args: ClassifyArgs) -> Result<(), Error> {
-    let inputs = inputs::classify(&args)?;
-    let compute = inputs::prepare(&args.run.setup)?;
-    let (train, test) = (&inputs.train, &inputs.test);
-    println!(
-        "{} training and {} test images of {}x{}, {} classes, encoder from {}, on {compute}",
-        train.images.count,
-        test.images.count,
-        train.images.height,
-        train.images.width,
-        inputs.classes,
-        inputs.model_path.display()
-    );
-    let experiment = classifier::Experiment {
-        train: Labelled {
-            images: &train.images,
-            labels: &train.labels,
-        },
-        test: Labelled {
-            images: &test.images,
-            labels: &test.labels,
-        },
-        autoencoder: &inputs.model_path,
-        autoencoder_card: &inputs.card,
-        classes: inputs.classes,
-        base: inputs.base,
-        seed: args.run.seed,
-        loss: args.loss,
-        out: &args.run.setup.out,
-        model_name: &args.save,
-        plan: plan(&args.run, inputs.sweeps, args.any_hyper_flag()),
-        device_name: compute.flag(),
-        data_name: inputs.train.images_path.display().to_string(),
-        checkpointing: args.run.checkpointing(),
-    };
-    dispatch(compute, experiment)
-}
-
-fn run_predict(args: PredictArgs) -> Result<(), Error> {
-    let inputs = inputs::predict(&args)?;
-    let compute = inputs::prepare(&args.setup)?;
-    println!(
-        "{} images of {}x{} from {}, classifier {}, on {compute}",
-        inputs.images.count,
-        inputs.images.height,
-        inputs.images.width,
-        inputs.images_path.display(),
-        inputs.model_path.display()
-    );
-    let job = PredictJob {
-        model_path: &inputs.model_path,
-        card: &inputs.card,
-        images: &inputs.images,
-        labels: inputs.labels.as_deref(),
-        out: &args.setup.out,
-    };
-    dispatch(compute, job)
-}
-
 fn is_bad_value(err: &clap::Error) -> bool {
     use clap::error::ErrorKind::{InvalidValue, ValueValidation};
     matches!(err.kind(), InvalidValue | ValueValidation)
-}
-
-fn run_graphs(args: GraphsArgs) -> Result<(), Error> {
-    let written = graphs::draw_all(&args.out)?;
-    if written.is_empty() {
-        return Err(InputError::new(format!(
-            "{}: no results table there holds runs that vary one hyperparameter",
-            args.out.display()
-        ))
-        .into());
-    }
-    print_written(&written);
-    Ok(())
-}
-
-/// What to do: the sweeps if any, else one run with `--no-menu`, else the menu (which asks
-/// for the base values when no hyperparameter flag was given).
-fn plan<P>(run: &RunArgs, sweeps: Vec<(P, Vec<usize>)>, any_hyper_flag: bool) -> Plan<P> {
-    if !sweeps.is_empty() {
-        Plan::Sweep {
-            sweeps,
-            shard: run.shard,
-        }
-    } else if run.no_menu {
-        Plan::Once
-    } else {
-        Plan::Menu {
-            prompter: menu::for_stdin(),
-            ask_base: !any_hyper_flag,
-        }
-    }
 }
 
 /// A panic is a bug, but the user still gets one line instead of a backtrace.

@@ -24,7 +24,7 @@ pub const INCORRECT_FILE: &str = "found_incorrect.png";
 pub const CONFUSION_FILE: &str = "confusion_matrix.png";
 
 /// Images and what the classifier said of each; `labels` when the true classes are known.
-pub struct Found<'a> {
+pub struct Predicted<'a> {
     pub images: &'a Images,
     pub predictions: &'a [Prediction],
     pub labels: Option<&'a [u8]>,
@@ -33,7 +33,7 @@ pub struct Found<'a> {
 
 /// Write everything `found` supports under `out`, say on stdout what was found and what
 /// was written, and return the files.
-pub fn write(out: &Path, found: &Found) -> Result<Vec<PathBuf>> {
+pub fn write(out: &Path, found: &Predicted) -> Result<Vec<PathBuf>> {
     let table = out.join(PREDICTIONS_FILE);
     fsutil::write_atomic(&table, predictions_csv(found).as_bytes())
         .map_err(|e| WriteError::new(&table, "write the predictions", e))?;
@@ -52,7 +52,7 @@ pub fn write(out: &Path, found: &Found) -> Result<Vec<PathBuf>> {
 }
 
 /// `Index,Predicted,Probability` per image, and `Label` when the labels are known.
-fn predictions_csv(found: &Found) -> String {
+fn predictions_csv(found: &Predicted) -> String {
     let mut text = String::from("Index,Predicted,Probability");
     text.push_str(if found.labels.is_some() {
         ",Label\n"
@@ -73,7 +73,7 @@ fn predictions_csv(found: &Found) -> String {
 }
 
 /// The classification report, the grids and the confusion matrix.
-fn write_report(out: &Path, found: &Found, labels: &[u8]) -> Result<Vec<PathBuf>> {
+fn write_report(out: &Path, found: &Predicted, labels: &[u8]) -> Result<Vec<PathBuf>> {
     let predicted: Vec<usize> = found.predictions.iter().map(|p| p.class).collect();
     let actual: Vec<usize> = labels.iter().map(|&l| usize::from(l)).collect();
     let report = ClassificationReport::new(&predicted, &actual, found.classes);
@@ -130,30 +130,48 @@ fn write_report(out: &Path, found: &Found, labels: &[u8]) -> Result<Vec<PathBuf>
     Ok(written)
 }
 
-/// `aelab predict` on a chosen backend: load the classifier's weights, label the images,
-/// write what was found under `out`.
-pub struct PredictJob<'a> {
-    pub model_path: &'a Path,
+/// `aelab predict`, resolved: the classifier, the images to label (and their labels), and
+/// where the results go. On a chosen backend it loads the classifier's weights, labels the
+/// images and writes what it found under `out`.
+pub struct PredictJob {
+    pub model_path: PathBuf,
     /// The classifier's card, read and checked already.
-    pub card: &'a ModelCard<ClassifierConfig>,
-    pub images: &'a Images,
-    pub labels: Option<&'a [u8]>,
-    pub out: &'a Path,
+    pub card: ModelCard<ClassifierConfig>,
+    pub images_path: PathBuf,
+    pub images: Images,
+    pub labels: Option<Vec<u8>>,
+    /// The output folder, made and proven writable.
+    pub out: PathBuf,
 }
 
-impl BackendJob for PredictJob<'_> {
+impl PredictJob {
+    /// What is about to be labelled, for stdout.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} images of {}x{} from {}, classifier {}",
+            self.images.count,
+            self.images.height,
+            self.images.width,
+            self.images_path.display(),
+            self.model_path.display()
+        )
+    }
+}
+
+impl BackendJob for PredictJob {
     type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
-        let model = store::load_weights::<_, B::InnerBackend>(self.model_path, self.card, &device)?;
-        let predictions = predict::<B::InnerBackend>(&model, self.images, &device);
-        let found = Found {
-            images: self.images,
+        let model =
+            store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
+        let predictions = predict::<B::InnerBackend>(&model, &self.images, &device);
+        let found = Predicted {
+            images: &self.images,
             predictions: &predictions,
-            labels: self.labels,
+            labels: self.labels.as_deref(),
             classes: self.card.architecture.classes,
         };
-        write(self.out, &found)?;
+        write(&self.out, &found)?;
         Ok(())
     }
 }

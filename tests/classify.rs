@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use aelab::data::dataset::Split;
-use aelab::experiment::table::{ClRow, read_rows};
+use aelab::experiment::kinds::ClassifierParam;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, Encoder};
 use aelab::train::classifier::{Labelled, LossKind, Stage, Trainer, train_classifier};
@@ -19,7 +19,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::Tensor;
-use common::assert_input_error;
+use common::{assert_input_error, cl_rows};
 
 type Train = Autodiff<Flex>;
 
@@ -74,6 +74,7 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         epochs: 2,
         batch_size: 32,
         seed: 13,
+        learning_rate: aelab::train::LEARNING_RATE,
     };
     let mut trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
     let model = trainer.stage(model, Stage::Frozen, &mut Silent).unwrap();
@@ -117,6 +118,7 @@ fn a_nan_loss_stops_training_naming_the_epoch() {
         epochs: 2,
         batch_size: 32,
         seed: 13,
+        learning_rate: aelab::train::LEARNING_RATE,
     };
     let trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
     let err = train_classifier(trainer, model, &config(10), &mut Silent)
@@ -154,6 +156,7 @@ fn train_on_mnist(
             epochs: 3,
             batch_size: 16,
             seed: 13,
+            learning_rate: aelab::train::LEARNING_RATE,
         },
         Start::fresh(),
         &device,
@@ -164,6 +167,7 @@ fn train_on_mnist(
         epochs: 4,
         batch_size: 16,
         seed: 13,
+        learning_rate: aelab::train::LEARNING_RATE,
     };
     let config = config(10);
     let model = config.on_encoder(autoencoder.model.encoder, 13, &device);
@@ -214,28 +218,8 @@ fn fixture(n: usize) -> Fixture {
     let images = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(n));
     let labels = common::write_labels(dir.path(), "labels.gz", &common::mnist_labels(n));
     let out = dir.path().join("results");
-    Command::cargo_bin("aelab")
-        .unwrap()
-        .args([
-            "autoencoder",
-            "--device",
-            "cpu",
-            "--no-menu",
-            "--layers",
-            "2",
-        ])
-        .args([
-            "--filters",
-            "4",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "-d",
-        ])
-        .arg(&images)
-        .arg("--out")
-        .arg(&out)
+    let autoencoder = common::tiny_autoencoder(&images, &out);
+    common::aelab(&common::with(&autoencoder, &["--epochs", "1", "--no-menu"]))
         .assert()
         .success();
     let model = out.join("ae.mpk");
@@ -308,9 +292,12 @@ fn the_piped_menu_reruns_plots_predicts_and_exits() {
         "the report is printed too"
     );
 
-    let rows: Vec<ClRow> = read_rows(&f.out.join("classification_loss_values.csv")).unwrap();
+    let rows = cl_rows(&f.out);
     assert_eq!(rows.len(), 2);
-    assert!(rows[0].val_accuracy >= rows[1].val_accuracy, "{rows:?}");
+    assert!(
+        rows[0].figures.metrics.valid >= rows[1].figures.metrics.valid,
+        "{rows:?}"
+    );
     let (w, h) = assert_png(&f.out.join("L2_FCx_E1_B32.png"));
     assert!(w > h, "two panels side by side: {w}x{h}");
     for name in [
@@ -349,8 +336,11 @@ fn a_sweep_without_menu_trains_each_value_graphs_and_predicts() {
         ])
         .assert()
         .success();
-    let rows: Vec<ClRow> = read_rows(&f.out.join("classification_loss_values.csv")).unwrap();
-    let mut layers: Vec<usize> = rows.iter().map(|r| r.layers).collect();
+    let rows = cl_rows(&f.out);
+    let mut layers: Vec<usize> = rows
+        .iter()
+        .map(|r| r.whole(ClassifierParam::Layers))
+        .collect();
     layers.sort();
     assert_eq!(layers, [1, 2]);
     assert_png(&f.out.join("Lx_FC32_E1_B32.png"));
@@ -380,9 +370,9 @@ fn ctrl_c_stops_a_classifier_sweep_with_every_finished_run_kept() {
         "epochs=1000",
     ]);
     common::interrupt_training(&cmd, "", "L2_FC32_E1000_B32", &table);
-    let rows: Vec<ClRow> = read_rows(&table).unwrap();
+    let rows = cl_rows(&f.out);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].epochs, 1);
+    assert_eq!(rows[0].whole(ClassifierParam::Epochs), 1);
     assert!(!f.out.join("classification_report.txt").exists());
 }
 

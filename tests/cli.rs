@@ -12,22 +12,8 @@ fn aelab() -> Command {
 }
 
 fn tiny_run(data: &Path, out: &Path, filters: &str) -> assert_cmd::assert::Assert {
-    aelab()
-        .args(["autoencoder", "-d"])
-        .arg(data)
-        .args([
-            "--layers",
-            "2",
-            "--filters",
-            filters,
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-        ])
-        .args(["--device", "cpu", "--no-menu", "--out"])
-        .arg(out)
-        .assert()
+    let args = common::tiny_autoencoder(data, out);
+    common::aelab(&common::with(&args, &["--filters", filters, "--no-menu"])).assert()
 }
 
 #[test]
@@ -47,11 +33,13 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Data,Images,Seed,Device"
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Learning_Rate,Data,Images,Seed,Device"
     );
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
-    // Which run it is: the data file, the images used, the seed, the device.
+    // The learning rate, then which run it is: the data file, the images used, the seed,
+    // the device.
+    assert_eq!(lines[1].split(',').nth(8), Some("0.001"), "{}", lines[1]);
     assert!(lines[1].ends_with("imgs.gz,120,13,cpu"), "{}", lines[1]);
 
     let card: serde_json::Value =

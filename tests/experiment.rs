@@ -7,35 +7,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use aelab::experiment::table::{AeRow, read_rows};
+use aelab::experiment::kinds::AutoencoderKind;
+use aelab::experiment::kinds::AutoencoderParam;
+use aelab::experiment::table::read_rows;
 use assert_cmd::Command;
+use common::ae_rows;
 
-/// Tiny runs: 2 layers of 4 filters, 2 epochs of batch 32, on `images` MNIST images.
+/// Tiny runs (`common::tiny_autoencoder`) on `images` MNIST images.
 fn setup(images: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(images));
-    let out = dir.path().join("results");
-    (dir, data, out)
+    common::mnist_folder(images)
 }
 
-const TINY: [&str; 8] = [
-    "--layers",
-    "2",
-    "--filters",
-    "4",
-    "--epochs",
-    "2",
-    "--batch-size",
-    "32",
-];
-
+/// The tiny run on `data`, results under `out`.
 fn aelab(data: &Path, out: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("aelab").unwrap();
-    cmd.args(["autoencoder", "--device", "cpu", "-d"])
-        .arg(data)
-        .arg("--out")
-        .arg(out);
-    cmd
+    common::aelab(&common::tiny_autoencoder(data, out))
+}
+
+fn filters(row: &common::AeRow) -> usize {
+    row.whole(AutoencoderParam::Filters)
+}
+
+fn epochs(row: &common::AeRow) -> usize {
+    row.whole(AutoencoderParam::Epochs)
 }
 
 /// Check a PNG decodes and has the given size.
@@ -49,11 +42,7 @@ fn the_piped_menu_reruns_plots_saves_and_exits() {
     let (_dir, data, out) = setup(100);
     // Rerun with filters 2; rerun with epochs 1; plot; save under the default name; exit.
     let answers = "1\n3\n2\n1\n4\n1\n2\n3\n\n4\n";
-    let assert = aelab(&data, &out)
-        .args(TINY)
-        .write_stdin(answers)
-        .assert()
-        .success();
+    let assert = aelab(&data, &out).write_stdin(answers).assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("Training L2_FS3_FL2_E2_B32"), "{stdout}");
     assert!(
@@ -69,9 +58,12 @@ fn the_piped_menu_reruns_plots_saves_and_exits() {
     assert!(out.join("L2_FS3_FL4_E1_B32.mpk").exists());
     assert!(out.join("L2_FS3_FL4_E1_B32.json").exists());
 
-    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    let rows = ae_rows(&out);
     assert_eq!(rows.len(), 3);
-    assert!(rows.windows(2).all(|w| w[0].val_loss <= w[1].val_loss));
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0].figures.val_loss <= w[1].figures.val_loss)
+    );
 }
 
 #[test]
@@ -79,7 +71,10 @@ fn without_hyperparameter_flags_the_menu_asks_for_the_base() {
     let (_dir, data, out) = setup(60);
     // Layers 2, filter size 3, filters 0 (refused) then 2, epochs 1, batch 32; then exit.
     let answers = "2\n3\n0\n2\n1\n32\n4\n";
-    let assert = aelab(&data, &out).write_stdin(answers).assert().success();
+    let assert = common::aelab(&common::autoencoder(&data, &out))
+        .write_stdin(answers)
+        .assert()
+        .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(
         stdout.contains("filters per layer must be at least 1"),
@@ -91,34 +86,67 @@ fn without_hyperparameter_flags_the_menu_asks_for_the_base() {
 #[test]
 fn end_of_input_leaves_cleanly_with_the_runs_recorded() {
     let (_dir, data, out) = setup(60);
-    aelab(&data, &out)
-        .args(TINY)
-        .write_stdin("1\n3\n")
-        .assert()
-        .success();
-    assert_eq!(
-        read_rows::<AeRow>(&out.join("loss_values.csv"))
-            .unwrap()
-            .len(),
-        1
-    );
+    aelab(&data, &out).write_stdin("1\n3\n").assert().success();
+    assert_eq!(ae_rows(&out).len(), 1);
 }
 
 #[test]
 fn a_sweep_runs_each_variation_draws_graphs_and_exits() {
     let (_dir, data, out) = setup(100);
     aelab(&data, &out)
-        .args(TINY)
         .args(["--sweep", "filters=2,4", "--sweep", "epochs=1"])
         .assert()
         .success();
-    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
-    let mut runs: Vec<(usize, usize)> = rows.iter().map(|r| (r.filters, r.epochs)).collect();
+    let rows = ae_rows(&out);
+    let mut runs: Vec<(usize, usize)> = rows.iter().map(|r| (filters(r), epochs(r))).collect();
     runs.sort();
     assert_eq!(runs, [(2, 2), (4, 1), (4, 2)]);
     assert_png(&out.join("L2_FS3_FLx_E2_B32.png"), (900, 600));
     assert_png(&out.join("L2_FS3_FL4_Ex_B32.png"), (900, 600));
     assert!(out.join("ae.mpk").exists(), "the base model is saved");
+}
+
+/// A hyperparameter that is not a whole number sweeps like the others: a row per value,
+/// each run named by its value, and an error graph over them.
+#[test]
+fn a_learning_rate_sweep_makes_rows_and_an_error_graph() {
+    let (_dir, data, out) = setup(100);
+    let assert = aelab(&data, &out)
+        .args(["--lr", "3e-3", "--sweep", "lr=1e-3,3e-4"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    for run in [
+        "L2_FS3_FL4_E2_B32_LR3e-3",
+        "L2_FS3_FL4_E2_B32 ",
+        "L2_FS3_FL4_E2_B32_LR3e-4",
+    ] {
+        assert!(
+            stdout.contains(&format!("Training {run}")),
+            "{run}: {stdout}"
+        );
+    }
+    let mut rates: Vec<f64> = ae_rows(&out)
+        .iter()
+        .map(|r| r.hyper.decimal(AutoencoderParam::LearningRate))
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    assert_eq!(rates, [3e-4, 1e-3, 3e-3]);
+    assert_png(&out.join("L2_FS3_FL4_E2_B32_LRx.png"), (900, 600));
+    let card = fs::read_to_string(out.join("ae.json")).unwrap();
+    assert!(
+        card.contains("\"learning_rate\": 0.003"),
+        "the base run is saved: {card}"
+    );
+    // `aelab graphs` draws the same graph from the table alone.
+    fs::remove_file(out.join("L2_FS3_FL4_E2_B32_LRx.png")).unwrap();
+    Command::cargo_bin("aelab")
+        .unwrap()
+        .args(["graphs", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_png(&out.join("L2_FS3_FL4_E2_B32_LRx.png"), (900, 600));
 }
 
 #[test]
@@ -138,11 +166,7 @@ fn a_malformed_table_is_kept_aside() {
     let (_dir, data, out) = setup(40);
     fs::create_dir_all(&out).unwrap();
     fs::write(out.join("loss_values.csv"), "this is not,a table\n1\n").unwrap();
-    let assert = aelab(&data, &out)
-        .args(TINY)
-        .arg("--no-menu")
-        .assert()
-        .success();
+    let assert = aelab(&data, &out).arg("--no-menu").assert().success();
     // A warning is a diagnostic: stderr, not the results on stdout.
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
     assert!(
@@ -153,12 +177,7 @@ fn a_malformed_table_is_kept_aside() {
         fs::read_to_string(out.join("loss_values.malformed-1.csv")).unwrap(),
         "this is not,a table\n1\n"
     );
-    assert_eq!(
-        read_rows::<AeRow>(&out.join("loss_values.csv"))
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(ae_rows(&out).len(), 1);
 }
 
 #[test]
@@ -166,21 +185,14 @@ fn a_killed_sweep_keeps_every_finished_run() {
     let (_dir, data, out) = setup(300);
     let table = out.join("loss_values.csv");
     let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
-        .args(["autoencoder", "--device", "cpu", "-d"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .args(TINY)
+        .args(common::tiny_autoencoder(&data, &out))
         .args(["--sweep", "epochs=6"])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     // Kill as soon as the first run's row is in: the second run is then training.
     let started = Instant::now();
-    while read_rows::<AeRow>(&table)
-        .map(|r| r.is_empty())
-        .unwrap_or(true)
-    {
+    while read_rows::<AutoencoderKind>(&table).map_or(true, |r| r.is_empty()) {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "the first run never finished"
@@ -190,9 +202,9 @@ fn a_killed_sweep_keeps_every_finished_run() {
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "the sweep was killed, not finished");
-    let rows: Vec<AeRow> = read_rows(&table).unwrap();
+    let rows = ae_rows(&out);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].epochs, 2);
+    assert_eq!(epochs(&rows[0]), 2);
 }
 
 #[test]
@@ -201,15 +213,11 @@ fn two_processes_sharing_an_output_folder_keep_all_their_rows() {
     // Both take the table's lock in turn (a lost update needs the two to read and write
     // within the same millisecond, so the unit test `concurrent_writers_keep_every_row`
     // is the one that catches a missing lock; this one catches locking that blocks or fails).
-    let epochs = "epochs=1,3";
+    let sweep = "epochs=1,3";
     let spawn = |filters: &str, save: &str| {
         Process::new(assert_cmd::cargo::cargo_bin("aelab"))
-            .args(["autoencoder", "--device", "cpu", "-d"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .args(TINY)
-            .args(["--filters", filters, "--save", save, "--sweep", epochs])
+            .args(common::tiny_autoencoder(&data, &out))
+            .args(["--filters", filters, "--save", save, "--sweep", sweep])
             .stdout(Stdio::null())
             .spawn()
             .unwrap()
@@ -218,15 +226,15 @@ fn two_processes_sharing_an_output_folder_keep_all_their_rows() {
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
-    for filters in [2, 3] {
-        let mut epochs: Vec<usize> = rows
+    let rows = ae_rows(&out);
+    for wanted in [2, 3] {
+        let mut done: Vec<usize> = rows
             .iter()
-            .filter(|r| r.filters == filters)
-            .map(|r| r.epochs)
+            .filter(|r| filters(r) == wanted)
+            .map(epochs)
             .collect();
-        epochs.sort();
-        assert_eq!(epochs, [1, 2, 3], "filters {filters}: {rows:?}");
+        done.sort();
+        assert_eq!(done, [1, 2, 3], "filters {wanted}: {rows:?}");
     }
 }
 
@@ -244,10 +252,10 @@ fn ctrl_c_stops_training_with_every_finished_run_kept() {
         let (_dir, data, out) = setup(300);
         let table = out.join("loss_values.csv");
         let mut cmd = aelab(&data, &out);
-        cmd.args(TINY).args(args);
+        cmd.args(args);
         common::interrupt_training(&cmd, input, "L2_FS3_FL4_E1000_B32", &table);
-        let rows: Vec<AeRow> = read_rows(&table).unwrap();
-        assert_eq!((rows.len(), rows[0].epochs), (1, 2), "{args:?}");
+        let rows = ae_rows(&out);
+        assert_eq!((rows.len(), epochs(&rows[0])), (1, 2), "{args:?}");
         assert!(!out.join("ae.mpk").exists(), "{args:?}");
     }
 }

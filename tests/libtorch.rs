@@ -40,6 +40,7 @@ const SCHEDULE: Schedule = Schedule {
     epochs: 2,
     batch_size: 32,
     seed: 13,
+    learning_rate: aelab::train::LEARNING_RATE,
 };
 
 const CPU: LibTorchDevice = LibTorchDevice::Cpu;

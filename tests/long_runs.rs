@@ -9,39 +9,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use aelab::experiment::table::{AeRow, ClRow, read_rows};
+use aelab::experiment::kinds::{AutoencoderParam, ClassifierParam};
 use aelab::train::checkpoint::Checkpoint;
 use assert_cmd::Command;
+use common::{AeRow, aelab, with};
 
 const RUN: &str = "L2_FS3_FL4_E6_B32";
 
-/// A tiny run of 6 epochs on `data`, results under `out`.
+/// The tiny run with 6 epochs on `data`, results under `out`, no menu.
 fn args(data: &Path, out: &Path) -> Vec<String> {
-    let mut args: Vec<String> = ["autoencoder", "--device", "cpu", "--no-menu", "-d"]
-        .map(String::from)
-        .to_vec();
-    args.push(data.display().to_string());
-    args.extend(["--out".into(), out.display().to_string()]);
-    args.extend(
-        [
-            "--layers",
-            "2",
-            "--filters",
-            "4",
-            "--epochs",
-            "6",
-            "--batch-size",
-            "32",
-        ]
-        .map(String::from),
-    );
-    args
-}
-
-fn aelab(args: &[String]) -> Command {
-    let mut cmd = Command::cargo_bin("aelab").unwrap();
-    cmd.args(args);
-    cmd
+    with(
+        &common::tiny_autoencoder(data, out),
+        &["--epochs", "6", "--no-menu"],
+    )
 }
 
 fn checkpoint(out: &Path) -> PathBuf {
@@ -49,7 +29,7 @@ fn checkpoint(out: &Path) -> PathBuf {
 }
 
 fn only_row(out: &Path) -> AeRow {
-    let rows: Vec<AeRow> = read_rows(&out.join("loss_values.csv")).unwrap();
+    let rows = common::ae_rows(out);
     assert_eq!(rows.len(), 1, "{rows:?}");
     rows.into_iter().next().unwrap()
 }
@@ -153,11 +133,11 @@ fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() 
 
     let row = only_row(&out);
     assert_eq!(
-        (row.loss, row.val_loss),
-        (clean.loss, clean.val_loss),
+        (row.figures.loss, row.figures.val_loss),
+        (clean.figures.loss, clean.figures.val_loss),
         "resumed {row:?}, clean {clean:?}"
     );
-    assert!(row.train_time > 0.0);
+    assert!(row.figures.train_seconds > 0.0);
     assert!(!checkpoint(&out).exists());
 }
 
@@ -179,8 +159,7 @@ fn a_checkpoint_is_resumed_only_when_asked_and_only_by_its_own_run() {
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(said.contains("give --resume"), "{said}");
     // Another seed is another run.
-    let mut other = run.clone();
-    other.extend(["--seed".into(), "7".into(), "--resume".into()]);
+    let other = with(&run, &["--seed", "7", "--resume"]);
     let said = stderr(&mut aelab(&other), 2);
     assert_eq!(said.lines().count(), 1, "{said}");
     assert!(
@@ -191,8 +170,7 @@ fn a_checkpoint_is_resumed_only_when_asked_and_only_by_its_own_run() {
     assert!(!out.join("loss_values.csv").exists());
 
     // --keep-checkpoints keeps it after the run is recorded.
-    let mut keep = run.clone();
-    keep.extend(["--resume".into(), "--keep-checkpoints".into()]);
+    let keep = with(&run, &["--resume", "--keep-checkpoints"]);
     aelab(&keep).assert().success();
     assert_eq!(Checkpoint::epochs_done(&checkpoint(&out)), Some(6));
 }
@@ -203,10 +181,8 @@ fn ctrl_c_says_how_to_resume() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let out = dir.path().join("results");
-    let mut run = args(&data, &out);
     // Long enough that Ctrl-C comes in the middle.
-    let epochs = run.iter().position(|a| a == "6").unwrap();
-    run[epochs] = "1000".into();
+    let run = with(&args(&data, &out), &["--epochs", "1000"]);
     let long = "L2_FS3_FL4_E1000_B32";
     let child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
         .args(&run)
@@ -264,9 +240,7 @@ fn a_full_disk_is_one_line_exit_1_and_nothing_lost() {
     let earlier = "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n4,3,32,100,64,12.5,0.01,0.02\n";
     fs::write(&table, earlier).unwrap();
 
-    let mut run = args(&data, &full);
-    let filters = run.iter().position(|a| a == "4").unwrap();
-    run[filters] = "32".into();
+    let run = with(&args(&data, &full), &["--filters", "32"]);
     let output = aelab(&run).assert().code(1);
     let stderr = String::from_utf8_lossy(&output.get_output().stderr).to_string();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -301,7 +275,6 @@ fn a_resumed_sweep_skips_its_recorded_runs_and_ends_as_an_uninterrupted_one() {
     aelab(&sweep(&clean_out)).assert().success();
 
     let out = dir.path().join("killed");
-    let table = out.join("loss_values.csv");
     let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
         .args(sweep(&out))
         .stdout(Stdio::null())
@@ -331,17 +304,16 @@ fn a_resumed_sweep_skips_its_recorded_runs_and_ends_as_an_uninterrupted_one() {
         stdout.contains("Training L2_FS3_FL3_E6_B32 (240 train, 60 validation images), resuming"),
         "{stdout}"
     );
-    let key = |r: &AeRow| (r.filters, r.loss.to_bits(), r.val_loss.to_bits());
-    let mut rows: Vec<_> = read_rows::<AeRow>(&table)
-        .unwrap()
-        .iter()
-        .map(key)
-        .collect();
-    let mut clean: Vec<_> = read_rows::<AeRow>(&clean_out.join("loss_values.csv"))
-        .unwrap()
-        .iter()
-        .map(key)
-        .collect();
+    let key = |r: &AeRow| {
+        let filters = r.whole(AutoencoderParam::Filters);
+        (
+            filters,
+            r.figures.loss.to_bits(),
+            r.figures.val_loss.to_bits(),
+        )
+    };
+    let mut rows: Vec<_> = common::ae_rows(&out).iter().map(key).collect();
+    let mut clean: Vec<_> = common::ae_rows(&clean_out).iter().map(key).collect();
     rows.sort();
     clean.sort();
     assert_eq!(rows, clean);
@@ -357,8 +329,7 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let out = dir.path().join("results");
-    let mut kept = args(&data, &out);
-    kept.push("--keep-checkpoints".into());
+    let kept = with(&args(&data, &out), &["--keep-checkpoints"]);
     aelab(&kept).assert().success();
     let first = only_row(&out);
 
@@ -370,7 +341,10 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
     assert!(stdout.contains("resume it?"), "{stdout}");
     assert!(stdout.contains("resuming from epoch 6 of 6"), "{stdout}");
     let row = only_row(&out);
-    assert_eq!((row.loss, row.val_loss), (first.loss, first.val_loss));
+    assert_eq!(
+        (row.figures.loss, row.figures.val_loss),
+        (first.figures.loss, first.figures.val_loss)
+    );
     assert!(!checkpoint(&out).exists(), "removed once recorded");
 }
 
@@ -381,9 +355,7 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
     let dir = tempfile::tempdir().unwrap();
     let images = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let labels = common::write_labels(dir.path(), "labels.gz", &common::mnist_labels(300));
-    let mut autoencoder = args(&images, &dir.path().join("ae"));
-    let epochs = autoencoder.iter().position(|a| a == "6").unwrap();
-    autoencoder[epochs] = "1".into();
+    let autoencoder = with(&args(&images, &dir.path().join("ae")), &["--epochs", "1"]);
     aelab(&autoencoder).assert().success();
     let classify = |out: &Path| -> Vec<String> {
         let mut args: Vec<String> = ["classify", "--device", "cpu", "--no-menu"]
@@ -404,14 +376,11 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
         args
     };
     let figures = |out: &Path| {
-        let rows: Vec<ClRow> = read_rows(&out.join("classification_loss_values.csv")).unwrap();
+        let rows = common::cl_rows(out);
         assert_eq!(rows.len(), 1, "{rows:?}");
-        (
-            rows[0].loss,
-            rows[0].val_loss,
-            rows[0].accuracy,
-            rows[0].val_accuracy,
-        )
+        assert_eq!(rows[0].whole(ClassifierParam::FcUnits), 8);
+        let f = rows[0].figures;
+        (f.loss, f.val_loss, f.metrics.train, f.metrics.valid)
     };
     let clean = dir.path().join("clean");
     aelab(&classify(&clean)).assert().success();

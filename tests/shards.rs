@@ -7,43 +7,23 @@ mod common;
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
 
-use aelab::experiment::table::{AeRow, read_rows};
 use assert_cmd::Command;
 
+/// The tiny run swept over two values of the filters and one of the epochs.
 fn sweep(data: &Path, out: &Path) -> Vec<String> {
-    let mut args: Vec<String> = ["autoencoder", "--device", "cpu", "-d"]
-        .map(String::from)
-        .to_vec();
-    args.push(data.display().to_string());
-    args.extend(["--out".into(), out.display().to_string()]);
-    args.extend(
-        [
-            "--layers",
-            "2",
-            "--filters",
-            "4",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--sweep",
-            "filters=2,8",
-            "--sweep",
-            "epochs=1",
-        ]
-        .map(String::from),
-    );
-    args
+    common::with(
+        &common::tiny_autoencoder(data, out),
+        &["--sweep", "filters=2,8", "--sweep", "epochs=1"],
+    )
 }
 
-/// (hyperparameters, loss bits, validation loss bits) of every row, sorted.
-fn rows(out: &Path) -> Vec<(Vec<usize>, u64, u64)> {
-    let mut rows: Vec<_> = read_rows::<AeRow>(&out.join("loss_values.csv"))
-        .unwrap()
+/// (run name, loss bits, validation loss bits) of every row, sorted.
+fn rows(out: &Path) -> Vec<(String, u64, u64)> {
+    let mut rows: Vec<_> = common::ae_rows(out)
         .iter()
         .map(|r| {
-            let hyper = vec![r.layers, r.filter_size, r.filters, r.epochs, r.batch_size];
-            (hyper, r.loss.to_bits(), r.val_loss.to_bits())
+            let f = r.figures;
+            (r.hyper.run_name(), f.loss.to_bits(), f.val_loss.to_bits())
         })
         .collect();
     rows.sort();

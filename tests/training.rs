@@ -33,6 +33,7 @@ fn train_tiny(
         epochs,
         batch_size: 32,
         seed,
+        learning_rate: aelab::train::LEARNING_RATE,
     };
     train_autoencoder::<Train>(
         images,

@@ -31,6 +31,7 @@ const SCHEDULE: Schedule = Schedule {
     epochs: 1,
     batch_size: 16,
     seed: 13,
+    learning_rate: aelab::train::LEARNING_RATE,
 };
 
 /// After two training steps. The two backends sum in other orders (the GPU kernels in

@@ -1,257 +1,190 @@
-//! Asking the user: dialoguer menus on a terminal, numbered line prompts when stdin is piped.
-//! Both answer the same questions, so the loop above them does not know which one it has.
+//! The interactive loop: the base run, then a menu (run again with one hyperparameter
+//! changed, plot the error graphs, the kind's own choice, exit) until Exit or end of
+//! input. Its list of hyperparameters and its prompts come from the kind's table.
 
-use std::io::{BufRead, IsTerminal, Write};
+use super::graphs::{print_written, session_graphs};
+use super::hyper::{Hyper, Origin, ParamSet, Value, Values};
+use super::lab::SessionOf;
+use super::lab::{Lab, RunOf};
+use super::prompt::{Prompter, Reply};
+use super::resume::Checkpointing;
+use super::runs;
+use super::session::Session;
+use crate::error::{Error, Result};
+use crate::train::TrainError;
 
-/// A reply: a value, "go back" (Esc, or an empty answer where there is no default), or
-/// "stop asking" (end of input, Ctrl-C).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reply<T> {
-    Value(T),
-    Back,
-    Quit,
-}
-
-pub trait Prompter {
-    /// Pick one of `items`.
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Reply<usize>;
-    /// A whole number, re-asked until `check` accepts it.
-    fn number(
-        &mut self,
-        prompt: &str,
-        default: usize,
-        check: &dyn Fn(usize) -> Result<(), String>,
-    ) -> Reply<usize>;
-    /// A line of text.
-    fn text(&mut self, prompt: &str, default: &str) -> Reply<String>;
-    fn confirm(&mut self, prompt: &str, default: bool) -> Reply<bool>;
-}
-
-/// The prompter for this process: dialoguer when stdin and stderr are a terminal, else lines.
-pub fn for_stdin() -> Box<dyn Prompter> {
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        Box::new(TerminalPrompter)
+/// Ask for the base (when `ask_base`), train it, then the menu until Exit or end of input.
+pub fn run<L: Lab>(
+    lab: &mut L,
+    session: SessionOf<L>,
+    mut prompter: Box<dyn Prompter>,
+    ask_base: bool,
+    checkpointing: Checkpointing,
+) -> Result<()> {
+    let mut session = if ask_base {
+        match ask_base_values(prompter.as_mut(), session.base(), session.limits()) {
+            Some(base) => Session::new(base, session.limits()),
+            None => return Ok(()),
+        }
     } else {
-        Box::new(LinePrompter::new(
-            std::io::stdin().lock(),
-            std::io::stdout(),
-        ))
-    }
-}
-
-/// Numbered prompts read line by line: scriptable with `printf '1\n3\n16\n' | aelab ...`.
-pub struct LinePrompter<R, W> {
-    input: R,
-    output: W,
-}
-
-impl<R: BufRead, W: Write> LinePrompter<R, W> {
-    pub fn new(input: R, output: W) -> Self {
-        Self { input, output }
-    }
-
-    /// Ask until `parse` accepts the (trimmed) line; an empty line takes `default`.
-    fn ask<T>(
-        &mut self,
-        question: &str,
-        default: Option<String>,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Reply<T> {
-        loop {
-            let shown = default
-                .as_ref()
-                .map(|d| format!(" [{d}]"))
-                .unwrap_or_default();
-            let _ = write!(self.output, "{question}{shown}: ");
-            let _ = self.output.flush();
-            let mut line = String::new();
-            match self.input.read_line(&mut line) {
-                Ok(0) | Err(_) => {
-                    let _ = writeln!(self.output);
-                    return Reply::Quit;
+        session
+    };
+    let base = session.base().clone();
+    let run = runs::train(
+        lab,
+        &mut session,
+        &base,
+        checkpointing,
+        Some(prompter.as_mut()),
+        false,
+    )?;
+    lab.keep(&base, &run)?;
+    let mut current: (Hyper<_>, RunOf<L>) = (base, run);
+    let choices = [
+        "Run again with one hyperparameter changed",
+        "Plot the error graphs",
+        L::ACTION,
+        "Exit",
+    ]
+    .map(String::from);
+    loop {
+        match prompter.select("What next?", &choices, 0) {
+            Reply::Value(0) => match ask_variant(&session, prompter.as_mut()) {
+                Reply::Value(hyper) => {
+                    let trained = runs::train(
+                        lab,
+                        &mut session,
+                        &hyper,
+                        checkpointing,
+                        Some(prompter.as_mut()),
+                        false,
+                    );
+                    match trained {
+                        Ok(run) => {
+                            lab.keep(&hyper, &run)?;
+                            current = (hyper, run);
+                        }
+                        // A diverged run is reported and the menu goes on with the last good one.
+                        Err(e @ Error::Train(TrainError::NonFinite { .. })) => {
+                            eprintln!("error: {e}")
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
-                Ok(_) => {}
-            }
-            let answer = line.trim();
-            // Echo the piped answer, so a log reads like the session it records.
-            let _ = writeln!(self.output, "{answer}");
-            let answer = match (answer.is_empty(), &default) {
-                (true, Some(d)) => d.clone(),
-                (true, None) => return Reply::Back,
-                (false, _) => answer.to_string(),
-            };
-            match parse(&answer) {
-                Ok(value) => return Reply::Value(value),
-                Err(why) => {
-                    let _ = writeln!(self.output, "  {why}; try again");
-                }
-            }
-        }
-    }
-}
-
-impl<R: BufRead, W: Write> Prompter for LinePrompter<R, W> {
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Reply<usize> {
-        let _ = writeln!(self.output, "{prompt}");
-        for (i, item) in items.iter().enumerate() {
-            let _ = writeln!(self.output, "  {}) {item}", i + 1);
-        }
-        let count = items.len();
-        self.ask(
-            "Choose",
-            Some((default + 1).to_string()),
-            |text| match text.parse::<usize>() {
-                Ok(n) if (1..=count).contains(&n) => Ok(n - 1),
-                _ => Err(format!("'{text}' is not a choice between 1 and {count}")),
+                Reply::Back => continue,
+                Reply::Quit => break,
             },
-        )
-    }
-
-    fn number(
-        &mut self,
-        prompt: &str,
-        default: usize,
-        check: &dyn Fn(usize) -> Result<(), String>,
-    ) -> Reply<usize> {
-        self.ask(prompt, Some(default.to_string()), |text| {
-            parse_checked(text, check)
-        })
-    }
-
-    fn text(&mut self, prompt: &str, default: &str) -> Reply<String> {
-        self.ask(prompt, Some(default.to_string()), |text| {
-            Ok(text.to_string())
-        })
-    }
-
-    fn confirm(&mut self, prompt: &str, default: bool) -> Reply<bool> {
-        let shown = if default { "y" } else { "n" };
-        self.ask(
-            &format!("{prompt} (y/n)"),
-            Some(shown.into()),
-            |text| match text.to_ascii_lowercase().as_str() {
-                "y" | "yes" => Ok(true),
-                "n" | "no" => Ok(false),
-                _ => Err(format!("'{text}' is not y or n")),
+            Reply::Value(1) => {
+                print_written(&session_graphs(lab, &session, &current.0, &current.1)?)
+            }
+            Reply::Value(2) => match lab.action(prompter.as_mut(), &current.0, &current.1)? {
+                Reply::Quit => break,
+                _ => continue,
             },
-        )
-    }
-}
-
-/// A whole number that `check` accepts.
-fn parse_checked(text: &str, check: &dyn Fn(usize) -> Result<(), String>) -> Result<usize, String> {
-    let text = text.trim();
-    let value = text
-        .parse::<usize>()
-        .map_err(|_| format!("'{text}' is not a whole number"))?;
-    check(value).map(|()| value)
-}
-
-/// dialoguer menus: arrow or number keys, Enter to pick, Esc to go back.
-pub struct TerminalPrompter;
-
-fn reply<T>(result: dialoguer::Result<Option<T>>) -> Reply<T> {
-    match result {
-        Ok(Some(value)) => Reply::Value(value),
-        Ok(None) => Reply::Back,
-        Err(_) => Reply::Quit,
-    }
-}
-
-impl Prompter for TerminalPrompter {
-    fn select(&mut self, prompt: &str, items: &[String], default: usize) -> Reply<usize> {
-        reply(
-            dialoguer::Select::new()
-                .with_prompt(prompt)
-                .items(items)
-                .default(default)
-                .interact_opt(),
-        )
-    }
-
-    fn number(
-        &mut self,
-        prompt: &str,
-        default: usize,
-        check: &dyn Fn(usize) -> Result<(), String>,
-    ) -> Reply<usize> {
-        let answer = dialoguer::Input::<String>::new()
-            .with_prompt(prompt)
-            .default(default.to_string())
-            .validate_with(|text: &String| parse_checked(text, check).map(|_| ()))
-            .interact_text();
-        match answer {
-            Ok(text) => text.trim().parse().map_or(Reply::Back, Reply::Value),
-            Err(_) => Reply::Quit,
+            Reply::Back => continue,
+            Reply::Value(_) | Reply::Quit => break,
         }
     }
+    println!(
+        "Results: {} ({} runs this session)",
+        lab.results().display(),
+        session.runs().len()
+    );
+    Ok(())
+}
 
-    fn text(&mut self, prompt: &str, default: &str) -> Reply<String> {
-        match dialoguer::Input::<String>::new()
-            .with_prompt(prompt)
-            .default(default.to_string())
-            .interact_text()
-        {
-            Ok(text) => Reply::Value(text.trim().to_string()),
-            Err(_) => Reply::Quit,
+/// Ask for each of the original report's base values, the defaults shown; `None` if the
+/// user stops. The hyperparameters aelab added keep their flags' values (or defaults):
+/// they are changed one at a time from the menu, and piped answers written for the
+/// report's five questions still fit.
+fn ask_base_values<P: ParamSet>(
+    prompter: &mut dyn Prompter,
+    defaults: &Hyper<P>,
+    limits: P::Limits,
+) -> Option<Hyper<P>> {
+    let mut base = defaults.clone();
+    for &param in P::ALL.iter().filter(|p| p.spec().origin == Origin::Report) {
+        let check = |value: Value| base.with(param, value).validate(limits).map_err(|e| e.0);
+        match ask_value(prompter, param.spec().label, param, base.get(param), &check) {
+            Reply::Value(value) => base.set(param, value),
+            Reply::Back | Reply::Quit => return None,
         }
     }
+    Some(base)
+}
 
-    fn confirm(&mut self, prompt: &str, default: bool) -> Reply<bool> {
-        reply(
-            dialoguer::Confirm::new()
-                .with_prompt(prompt)
-                .default(default)
-                .interact_opt(),
-        )
+/// Which hyperparameter, and its new value; the base with that one value changed.
+fn ask_variant<P: ParamSet, O: Clone>(
+    session: &Session<P, O>,
+    prompter: &mut dyn Prompter,
+) -> Reply<Hyper<P>> {
+    let base = session.base();
+    let labels: Vec<String> = P::ALL
+        .iter()
+        .map(|&p| format!("{} (base {})", p.spec().label, base.get(p)))
+        .collect();
+    let param = match prompter.select("Which hyperparameter?", &labels, 0) {
+        Reply::Value(i) => P::ALL[i],
+        Reply::Back => return Reply::Back,
+        Reply::Quit => return Reply::Quit,
+    };
+    let check = |value: Value| session.variant(param, value).map(|_| ()).map_err(|e| e.0);
+    let prompt = format!("New {}", param.spec().label.to_lowercase());
+    ask_value(prompter, &prompt, param, base.get(param), &check)
+        .map(|value| base.with(param, value))
+}
+
+/// A value of `param`, re-asked until it parses and `check` accepts it: a choice from its
+/// list, a number typed.
+fn ask_value<P: ParamSet>(
+    prompter: &mut dyn Prompter,
+    prompt: &str,
+    param: P,
+    default: Value,
+    check: &dyn Fn(Value) -> Result<(), String>,
+) -> Reply<Value> {
+    let spec = param.spec();
+    if let Values::Choice(names) = spec.values {
+        let items: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let current = names.iter().position(|n| Value::Choice(n) == default);
+        return prompter
+            .select(prompt, &items, current.unwrap_or(0))
+            .map(|i| Value::Choice(names[i]));
     }
+    let parse = |text: &str| {
+        spec.parse(text)
+            .and_then(|value| check(value).map(|()| value))
+    };
+    prompter
+        .text(prompt, &default.to_string(), &|text| {
+            parse(text).map(|_| ())
+        })
+        .map(|text| parse(&text).expect("the prompter returns only accepted answers"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::kinds::AutoencoderParam;
+    use crate::experiment::prompt::LinePrompter;
 
-    fn lines(input: &str) -> LinePrompter<&[u8], Vec<u8>> {
-        LinePrompter::new(input.as_bytes(), Vec::new())
+    #[test]
+    fn the_base_questions_are_the_reports_and_refuse_bad_values() {
+        // Layers 2, filter size 3, filters 0 (refused) then 2, epochs 1, batch 32.
+        let mut prompter = LinePrompter::new("2\n3\n0\n2\n1\n32\n".as_bytes(), Vec::new());
+        let base =
+            ask_base_values::<AutoencoderParam>(&mut prompter, &Hyper::defaults(), ()).unwrap();
+        assert_eq!(base.run_name(), "L2_FS3_FL2_E1_B32");
     }
 
     #[test]
-    fn line_prompts_re_ask_take_defaults_and_stop_at_end_of_input() {
-        let items = ["a".to_string(), "b".to_string()];
-        let mut p = lines("9\nx\n2\n\n");
-        assert_eq!(p.select("Pick", &items, 0), Reply::Value(1));
-        assert_eq!(p.select("Pick", &items, 0), Reply::Value(0));
-        assert_eq!(p.select("Pick", &items, 0), Reply::Quit);
-        let shown = String::from_utf8(p.output).unwrap();
-        assert!(
-            shown.contains("'9' is not a choice between 1 and 2"),
-            "{shown}"
-        );
-        assert!(shown.contains("  2) b"));
-    }
-
-    #[test]
-    fn numbers_are_checked() {
-        let mut p = lines("0\n7\n");
-        let check = |v: usize| {
-            if v == 0 {
-                Err("must be at least 1".to_string())
-            } else {
-                Ok(())
-            }
+    fn a_learning_rate_is_asked_as_a_number_from_the_list() {
+        let session = Session::<AutoencoderParam, ()>::new(Hyper::defaults(), ());
+        // The sixth hyperparameter, a refused rate, then 3e-4.
+        let mut prompter = LinePrompter::new("6\n0\n3e-4\n".as_bytes(), Vec::new());
+        let Reply::Value(hyper) = ask_variant(&session, &mut prompter) else {
+            panic!("no variant");
         };
-        assert_eq!(p.number("Epochs", 3, &check), Reply::Value(7));
-        assert!(
-            String::from_utf8(p.output)
-                .unwrap()
-                .contains("must be at least 1")
-        );
-    }
-
-    #[test]
-    fn confirm_reads_yes_and_no() {
-        let mut p = lines("maybe\nY\n\n");
-        assert_eq!(p.confirm("Overwrite?", false), Reply::Value(true));
-        assert_eq!(p.confirm("Overwrite?", false), Reply::Value(false));
+        assert_eq!(hyper.run_name(), "L4_FS3_FL32_E100_B64_LR3e-4");
     }
 }

@@ -1,7 +1,8 @@
 //! What makes a run the run it is besides its hyperparameters: the data it read and how
 //! many images of it, the seed, the device, and for a classifier its loss and encoder.
 //! Results-table rows are keyed on it (two runs that differ only here no longer replace
-//! each other), and a checkpoint is resumed only by a run with the same.
+//! each other; [`SourceColumns`] as a table holds it), and a checkpoint is resumed only by
+//! a run with the same.
 
 use crate::data::idx::Images;
 use crate::train::checkpoint::Identity;
@@ -24,6 +25,20 @@ pub struct RunSource {
 }
 
 impl RunSource {
+    /// Runs on `images` (read from `data`, after `--limit`) with `seed`, on the device
+    /// `--device` names `device`; a classifier adds its loss and encoder.
+    pub fn new(data: &std::path::Path, images: &Images, seed: u64, device: String) -> Self {
+        Self {
+            data: data.display().to_string(),
+            images: images.count,
+            seed,
+            device,
+            loss: None,
+            encoder: None,
+            fingerprint: fingerprint(images),
+        }
+    }
+
     /// The checkpoint identity of the run `run_name` of kind `kind` from this source.
     pub fn identity(&self, kind: &str, run_name: &str) -> Identity {
         let mut fields = vec![
@@ -44,6 +59,59 @@ impl RunSource {
                 .map(|(name, value)| (name.to_string(), value))
                 .collect(),
         )
+    }
+}
+
+/// The columns after the hyperparameters and figures that say which run a row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceColumn {
+    /// The training images' file, as given.
+    Data,
+    /// Images used, after `--limit`.
+    Images,
+    Seed,
+    /// A classifier's loss function, as `--loss` spells it.
+    Loss,
+    /// The autoencoder a classifier's encoder came from.
+    Encoder,
+    /// As `--device` names it.
+    Device,
+}
+
+impl SourceColumn {
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::Data => "Data",
+            Self::Images => "Images",
+            Self::Seed => "Seed",
+            Self::Loss => "Loss_Function",
+            Self::Encoder => "Encoder",
+            Self::Device => "Device",
+        }
+    }
+}
+
+/// A row's identifying columns, as read (any may be missing in an older table).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceColumns {
+    pub data: Option<String>,
+    pub images: Option<usize>,
+    pub seed: Option<u64>,
+    pub loss: Option<String>,
+    pub encoder: Option<String>,
+    pub device: Option<String>,
+}
+
+impl From<&RunSource> for SourceColumns {
+    fn from(source: &RunSource) -> Self {
+        Self {
+            data: Some(source.data.clone()),
+            images: Some(source.images),
+            seed: Some(source.seed),
+            loss: source.loss.clone(),
+            encoder: source.encoder.clone(),
+            device: Some(source.device.clone()),
+        }
     }
 }
 

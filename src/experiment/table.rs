@@ -1,129 +1,93 @@
 //! Results tables (`loss_values.csv`, `classification_loss_values.csv`): read, add a row,
 //! replace rows of the same run, sort, and write back atomically. A table that cannot be
-//! read is never overwritten.
+//! read is never overwritten. The columns come from the kind's tables: the original
+//! report's hyperparameters and figures first, with the report's names, then the
+//! hyperparameters aelab added, then the columns that say which run a row is. Columns are
+//! read by name, so a table written before a column existed still reads: an added
+//! hyperparameter's cell as its default, a source cell as unknown.
 
-use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::hyper::{AeHyper, ClHyper, HyperSet};
-use super::source::RunSource;
+use super::hyper::{Hyper, Origin, ParamSet, Value};
+use super::kinds::{Kind, ParamOf, Recorded};
+use super::source::{RunSource, SourceColumn, SourceColumns};
 use crate::error::{Error, InputError, WriteError};
 use crate::fsutil;
-use crate::train::{Accuracy, Figures, NoMetrics};
+use crate::train::Figures;
 
-/// A row of a results table.
-pub trait ResultRow: Serialize + DeserializeOwned + Clone {
-    type Hyper: HyperSet;
-    type Metrics;
-    /// The run's hyperparameters (a classifier's encoder depth is not in the table: taken
-    /// as its layers).
-    fn hyper(&self) -> Self::Hyper;
-    /// The hyperparameter columns, in the order of the kind's [HyperSet::PARAMS].
-    fn hyper_values(&self) -> Vec<usize> {
-        let hyper = self.hyper();
-        Self::Hyper::PARAMS.iter().map(|&p| hyper.get(p)).collect()
+/// A row of kind `K`'s results table.
+pub struct Row<K: Kind> {
+    pub hyper: Hyper<ParamOf<K>>,
+    pub figures: Figures<K::Metrics>,
+    /// Which run it is besides its hyperparameters (unknown in tables older than these
+    /// columns).
+    pub source: SourceColumns,
+}
+
+// Derived impls would ask `K` itself to be Clone and Debug.
+impl<K: Kind> Clone for Row<K> {
+    fn clone(&self) -> Self {
+        Self {
+            hyper: self.hyper.clone(),
+            figures: self.figures,
+            source: self.source.clone(),
+        }
     }
-    /// The columns after the original report's that say which run a row is: the data, the
-    /// images used, the seed, the device (and a classifier's loss and encoder). Tables
-    /// written before they existed read as unknown (`None`).
-    fn source(&self) -> SourceColumns;
-    /// The run's final figures.
-    fn figures(&self) -> Figures<Self::Metrics>;
-    /// Table order: best first.
-    fn rank(&self, other: &Self) -> Ordering;
+}
+
+impl<K: Kind> std::fmt::Debug for Row<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Row")
+            .field("hyper", &self.hyper)
+            .field("figures", &self.figures)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl<K: Kind> PartialEq for Row<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hyper == other.hyper && self.figures == other.figures && self.source == other.source
+    }
+}
+
+impl<K: Kind> Row<K> {
+    pub fn new(
+        hyper: &Hyper<ParamOf<K>>,
+        figures: &Figures<K::Metrics>,
+        source: &RunSource,
+    ) -> Self {
+        let metrics: Vec<(f64, f64)> = K::Metrics::PANELS
+            .iter()
+            .map(|panel| {
+                let (train, valid) = (panel.value)(&figures.metrics);
+                (f32_precision(train), f32_precision(valid))
+            })
+            .collect();
+        Self {
+            hyper: hyper.clone(),
+            figures: Figures {
+                loss: f32_precision(figures.loss),
+                val_loss: f32_precision(figures.val_loss),
+                metrics: K::Metrics::from_values(&metrics),
+                train_seconds: seconds(figures.train_seconds),
+            },
+            source: SourceColumns::from(source),
+        }
+    }
 
     /// Whether two rows record the same run (the newer replaces the older).
-    fn same_run(&self, other: &Self) -> bool {
-        self.hyper_values() == other.hyper_values() && self.source() == other.source()
+    pub fn same_run(&self, other: &Self) -> bool {
+        self.hyper == other.hyper && self.source == other.source
     }
-}
 
-/// A row's identifying columns, as read (any may be missing in an older table).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SourceColumns {
-    pub data: Option<String>,
-    pub images: Option<usize>,
-    pub seed: Option<u64>,
-    pub loss: Option<String>,
-    pub encoder: Option<String>,
-    pub device: Option<String>,
-}
-
-impl From<&RunSource> for SourceColumns {
-    fn from(source: &RunSource) -> Self {
-        Self {
-            data: Some(source.data.clone()),
-            images: Some(source.images),
-            seed: Some(source.seed),
-            loss: source.loss.clone(),
-            encoder: source.encoder.clone(),
-            device: Some(source.device.clone()),
-        }
-    }
-}
-
-/// The row of `hyper` from `source` in the table at `path`, if the table has it.
-pub fn recorded<R: ResultRow>(
-    path: &Path,
-    hyper: &R::Hyper,
-    source: &RunSource,
-) -> Result<Option<R>, InputError> {
-    let values: Vec<usize> = R::Hyper::PARAMS.iter().map(|&p| hyper.get(p)).collect();
-    let wanted = SourceColumns::from(source);
-    Ok(read_rows::<R>(path)?
-        .into_iter()
-        .find(|row| row.hyper_values() == values && row.source() == wanted))
-}
-
-/// A row of `loss_values.csv`, with the original report's column names.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AeRow {
-    #[serde(rename = "Layers")]
-    pub layers: usize,
-    #[serde(rename = "Filter_Size")]
-    pub filter_size: usize,
-    #[serde(rename = "Filters/Layer")]
-    pub filters: usize,
-    #[serde(rename = "Epochs")]
-    pub epochs: usize,
-    #[serde(rename = "Batch_Size")]
-    pub batch_size: usize,
-    #[serde(rename = "Train_Time")]
-    pub train_time: f64,
-    #[serde(rename = "Loss")]
-    pub loss: f64,
-    #[serde(rename = "Val_Loss")]
-    pub val_loss: f64,
-    #[serde(rename = "Data", default)]
-    pub data: Option<String>,
-    #[serde(rename = "Images", default)]
-    pub images: Option<usize>,
-    #[serde(rename = "Seed", default)]
-    pub seed: Option<u64>,
-    #[serde(rename = "Device", default)]
-    pub device: Option<String>,
-}
-
-impl AeRow {
-    pub fn new(hyper: &AeHyper, figures: &Figures<NoMetrics>, source: &RunSource) -> Self {
-        Self {
-            layers: hyper.layers,
-            filter_size: hyper.filter_size,
-            filters: hyper.filters,
-            epochs: hyper.epochs,
-            batch_size: hyper.batch_size,
-            train_time: seconds(figures.train_seconds),
-            loss: f32_precision(figures.loss),
-            val_loss: f32_precision(figures.val_loss),
-            data: Some(source.data.clone()),
-            images: Some(source.images),
-            seed: Some(source.seed),
-            device: Some(source.device.clone()),
-        }
+    /// A whole-number hyperparameter's value.
+    pub fn whole(&self, param: ParamOf<K>) -> usize {
+        self.hyper.whole(param)
     }
 }
 
@@ -137,143 +101,174 @@ fn f32_precision(value: f64) -> f64 {
     format!("{value:.6e}").parse().unwrap_or(value)
 }
 
-impl ResultRow for AeRow {
-    type Hyper = AeHyper;
-    type Metrics = NoMetrics;
+/// One cell as the csv crate writes it: numbers exactly as serde wrote the report's rows.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Cell {
+    Whole(u64),
+    Decimal(f64),
+    Text(String),
+    Empty(Option<()>),
+}
 
-    fn hyper(&self) -> AeHyper {
-        AeHyper {
-            layers: self.layers,
-            filter_size: self.filter_size,
-            filters: self.filters,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
+impl Cell {
+    fn of(value: Value) -> Self {
+        match value {
+            Value::Whole(v) => Self::Whole(v as u64),
+            Value::Decimal(v) => Self::Decimal(v),
+            Value::Choice(v) => Self::Text(v.to_string()),
         }
     }
 
-    fn source(&self) -> SourceColumns {
-        SourceColumns {
-            data: self.data.clone(),
-            images: self.images,
-            seed: self.seed,
-            loss: None,
-            encoder: None,
-            device: self.device.clone(),
-        }
+    fn text(value: &Option<String>) -> Self {
+        value.clone().map_or(Self::Empty(None), Self::Text)
     }
 
-    fn figures(&self) -> Figures<NoMetrics> {
-        Figures {
-            loss: self.loss,
-            val_loss: self.val_loss,
-            metrics: NoMetrics,
-            train_seconds: self.train_time,
-        }
-    }
-
-    fn rank(&self, other: &Self) -> Ordering {
-        self.val_loss.total_cmp(&other.val_loss)
+    fn whole(value: Option<u64>) -> Self {
+        value.map_or(Self::Empty(None), Self::Whole)
     }
 }
 
-/// A row of `classification_loss_values.csv`, with the original report's column names.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ClRow {
-    #[serde(rename = "Layers")]
-    pub layers: usize,
-    #[serde(rename = "Fc_units")]
-    pub fc_units: usize,
-    #[serde(rename = "Epochs")]
-    pub epochs: usize,
-    #[serde(rename = "Batch_Size")]
-    pub batch_size: usize,
-    #[serde(rename = "Train_Time")]
-    pub train_time: f64,
-    #[serde(rename = "Loss")]
-    pub loss: f64,
-    #[serde(rename = "Val_Loss")]
-    pub val_loss: f64,
-    #[serde(rename = "Accuracy")]
-    pub accuracy: f64,
-    #[serde(rename = "Val_Accuracy")]
-    pub val_accuracy: f64,
-    #[serde(rename = "Data", default)]
-    pub data: Option<String>,
-    #[serde(rename = "Images", default)]
-    pub images: Option<usize>,
-    #[serde(rename = "Seed", default)]
-    pub seed: Option<u64>,
-    #[serde(rename = "Loss_Function", default)]
-    pub loss_function: Option<String>,
-    #[serde(rename = "Encoder", default)]
-    pub encoder: Option<String>,
-    #[serde(rename = "Device", default)]
-    pub device: Option<String>,
+/// Where each column of kind `K`'s table comes from, in table order.
+enum Column<P> {
+    Param(P),
+    TrainTime,
+    Loss,
+    ValLoss,
+    /// Panel `i` of the metrics: its training (`false`) or validation (`true`) value.
+    Metric(usize, bool),
+    Source(SourceColumn),
 }
 
-impl ClRow {
-    pub fn new(hyper: &ClHyper, figures: &Figures<Accuracy>, source: &RunSource) -> Self {
-        Self {
-            layers: hyper.layers,
-            fc_units: hyper.fc_units,
-            epochs: hyper.epochs,
-            batch_size: hyper.batch_size,
-            train_time: seconds(figures.train_seconds),
-            loss: f32_precision(figures.loss),
-            val_loss: f32_precision(figures.val_loss),
-            accuracy: f32_precision(figures.metrics.train),
-            val_accuracy: f32_precision(figures.metrics.valid),
-            data: Some(source.data.clone()),
-            images: Some(source.images),
-            seed: Some(source.seed),
-            loss_function: source.loss.clone(),
-            encoder: source.encoder.clone(),
-            device: Some(source.device.clone()),
-        }
+fn columns<K: Kind>() -> Vec<(String, Column<ParamOf<K>>)> {
+    let params = |origin: Origin| {
+        ParamOf::<K>::ALL
+            .iter()
+            .filter(move |p| p.spec().origin == origin)
+            .map(|&p| (p.spec().column.to_string(), Column::Param(p)))
+    };
+    let mut columns: Vec<_> = params(Origin::Report).collect();
+    columns.push(("Train_Time".into(), Column::TrainTime));
+    columns.push(("Loss".into(), Column::Loss));
+    columns.push(("Val_Loss".into(), Column::ValLoss));
+    for (i, panel) in K::Metrics::PANELS.iter().enumerate() {
+        columns.push((panel.columns.0.into(), Column::Metric(i, false)));
+        columns.push((panel.columns.1.into(), Column::Metric(i, true)));
     }
+    columns.extend(params(Origin::Added));
+    columns.extend(
+        K::SOURCE_COLUMNS
+            .iter()
+            .map(|&c| (c.header().to_string(), Column::Source(c))),
+    );
+    columns
 }
 
-impl ResultRow for ClRow {
-    type Hyper = ClHyper;
-    type Metrics = Accuracy;
+/// The header line of kind `K`'s table.
+pub fn header<K: Kind>() -> Vec<String> {
+    columns::<K>().into_iter().map(|(name, _)| name).collect()
+}
 
-    fn hyper(&self) -> ClHyper {
-        ClHyper {
-            layers: self.layers,
-            fc_units: self.fc_units,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            encoder_layers: self.layers,
-        }
-    }
-
-    fn source(&self) -> SourceColumns {
-        SourceColumns {
-            data: self.data.clone(),
-            images: self.images,
-            seed: self.seed,
-            loss: self.loss_function.clone(),
-            encoder: self.encoder.clone(),
-            device: self.device.clone(),
-        }
-    }
-
-    fn figures(&self) -> Figures<Accuracy> {
-        Figures {
-            loss: self.loss,
-            val_loss: self.val_loss,
-            metrics: Accuracy {
-                train: self.accuracy,
-                valid: self.val_accuracy,
+fn cells<K: Kind>(row: &Row<K>) -> Vec<Cell> {
+    let f = &row.figures;
+    let s = &row.source;
+    columns::<K>()
+        .into_iter()
+        .map(|(_, column)| match column {
+            Column::Param(p) => Cell::of(row.hyper.get(p)),
+            Column::TrainTime => Cell::Decimal(f.train_seconds),
+            Column::Loss => Cell::Decimal(f.loss),
+            Column::ValLoss => Cell::Decimal(f.val_loss),
+            Column::Metric(i, valid) => {
+                let (train, validation) = (K::Metrics::PANELS[i].value)(&f.metrics);
+                Cell::Decimal(if valid { validation } else { train })
+            }
+            Column::Source(c) => match c {
+                SourceColumn::Data => Cell::text(&s.data),
+                SourceColumn::Images => Cell::whole(s.images.map(|n| n as u64)),
+                SourceColumn::Seed => Cell::whole(s.seed),
+                SourceColumn::Loss => Cell::text(&s.loss),
+                SourceColumn::Encoder => Cell::text(&s.encoder),
+                SourceColumn::Device => Cell::text(&s.device),
             },
-            train_seconds: self.train_time,
-        }
-    }
+        })
+        .collect()
+}
 
-    /// Best validation accuracy first.
-    fn rank(&self, other: &Self) -> Ordering {
-        other.val_accuracy.total_cmp(&self.val_accuracy)
+/// A row from a record whose header is `names`; why not, when it is not one of `K`'s.
+fn parse_row<K: Kind>(
+    names: &HashMap<&str, usize>,
+    record: &csv::StringRecord,
+) -> Result<Row<K>, String> {
+    let cell = |name: &str| names.get(name).and_then(|&i| record.get(i)).map(str::trim);
+    let required = |name: &str| cell(name).ok_or_else(|| format!("missing field `{name}`"));
+    let number = |name: &str| -> Result<f64, String> {
+        let text = required(name)?;
+        text.parse()
+            .map_err(|_| format!("field `{name}`: '{text}' is not a number"))
+    };
+    let optional = |name: &str| cell(name).filter(|t| !t.is_empty()).map(String::from);
+    let optional_whole = |name: &str| -> Result<Option<u64>, String> {
+        optional(name)
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| format!("field `{name}`: '{t}' is not a whole number"))
+            })
+            .transpose()
+    };
+
+    let mut given = Vec::new();
+    for &param in ParamOf::<K>::ALL {
+        let spec = param.spec();
+        let value = match (cell(spec.column), spec.origin) {
+            (Some(text), _) => spec
+                .parse(text)
+                .map_err(|why| format!("field `{}`: {why}", spec.column))?,
+            // Written before the column existed: what every run then had.
+            (None, Origin::Added) => spec
+                .fixed_default()
+                .ok_or_else(|| format!("missing field `{}`", spec.column))?,
+            (None, Origin::Report) => return Err(format!("missing field `{}`", spec.column)),
+        };
+        given.push((param, value));
     }
+    let hyper = Hyper::new(&given, |_| unreachable!("every value was read"));
+    let metrics = K::Metrics::PANELS
+        .iter()
+        .map(|panel| Ok((number(panel.columns.0)?, number(panel.columns.1)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let figures = Figures {
+        loss: number("Loss")?,
+        val_loss: number("Val_Loss")?,
+        metrics: K::Metrics::from_values(&metrics),
+        train_seconds: number("Train_Time")?,
+    };
+    let header = |c: SourceColumn| c.header();
+    let source = SourceColumns {
+        data: optional(header(SourceColumn::Data)),
+        images: optional_whole(header(SourceColumn::Images))?.map(|n| n as usize),
+        seed: optional_whole(header(SourceColumn::Seed))?,
+        loss: optional(header(SourceColumn::Loss)),
+        encoder: optional(header(SourceColumn::Encoder)),
+        device: optional(header(SourceColumn::Device)),
+    };
+    Ok(Row {
+        hyper,
+        figures,
+        source,
+    })
+}
+
+/// The row of `hyper` from `source` in the table at `path`, if the table has it.
+pub fn recorded<K: Kind>(
+    path: &Path,
+    hyper: &Hyper<ParamOf<K>>,
+    source: &RunSource,
+) -> Result<Option<Row<K>>, InputError> {
+    let wanted = SourceColumns::from(source);
+    Ok(read_rows::<K>(path)?
+        .into_iter()
+        .find(|row| row.hyper == *hyper && row.source == wanted))
 }
 
 /// Why a table could not be read.
@@ -285,7 +280,7 @@ enum ReadFailure {
     Malformed(String),
 }
 
-fn try_read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, ReadFailure> {
+fn try_read_rows<K: Kind>(path: &Path) -> Result<Vec<Row<K>>, ReadFailure> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -296,15 +291,25 @@ fn try_read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, ReadFailure> {
             ))));
         }
     };
-    csv::Reader::from_reader(text.as_bytes())
-        .deserialize()
-        .collect::<Result<Vec<R>, _>>()
-        .map_err(|e| ReadFailure::Malformed(e.to_string()))
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let malformed = |e: csv::Error| ReadFailure::Malformed(e.to_string());
+    let headers = reader.headers().map_err(malformed)?.clone();
+    let names: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
+    reader
+        .records()
+        .map(|record| {
+            parse_row::<K>(&names, &record.map_err(malformed)?).map_err(ReadFailure::Malformed)
+        })
+        .collect()
 }
 
 /// Read every row of a table; a missing file is an empty table.
-pub fn read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, InputError> {
-    try_read_rows(path).map_err(|failure| match failure {
+pub fn read_rows<K: Kind>(path: &Path) -> Result<Vec<Row<K>>, InputError> {
+    try_read_rows::<K>(path).map_err(|failure| match failure {
         ReadFailure::Unreadable(e) => e,
         ReadFailure::Malformed(why) => InputError::new(format!(
             "{}: not a valid results table ({why})",
@@ -315,9 +320,9 @@ pub fn read_rows<R: ResultRow>(path: &Path) -> Result<Vec<R>, InputError> {
 
 /// What [`add_row`] did.
 #[derive(Debug)]
-pub struct TableUpdate<R> {
+pub struct TableUpdate<K: Kind> {
     /// The rows as written.
-    pub rows: Vec<R>,
+    pub rows: Vec<Row<K>>,
     /// Where an unreadable earlier table was moved, with the reason, if one was.
     pub moved_aside: Option<(PathBuf, String)>,
 }
@@ -326,10 +331,10 @@ pub struct TableUpdate<R> {
 /// write it back atomically. A table that is not a results table is moved aside, never
 /// overwritten, and a new one is started. Two processes adding rows to one table at once
 /// take turns, so neither loses the other's row.
-pub fn add_row<R: ResultRow>(path: &Path, row: R) -> Result<TableUpdate<R>, Error> {
+pub fn add_row<K: Kind>(path: &Path, row: Row<K>) -> Result<TableUpdate<K>, Error> {
     let _lock = fsutil::lock_beside(path)
         .map_err(|e| WriteError::new(path, "lock the results table", e))?;
-    let (mut rows, moved_aside) = match try_read_rows::<R>(path) {
+    let (mut rows, moved_aside) = match try_read_rows::<K>(path) {
         Ok(rows) => (rows, None),
         Err(ReadFailure::Unreadable(e)) => return Err(e.into()),
         Err(ReadFailure::Malformed(why)) => {
@@ -343,11 +348,14 @@ pub fn add_row<R: ResultRow>(path: &Path, row: R) -> Result<TableUpdate<R>, Erro
     };
     rows.retain(|existing| !existing.same_run(&row));
     rows.push(row);
-    rows.sort_by(|a, b| a.rank(b));
+    rows.sort_by(|a, b| K::Metrics::rank(&a.figures, &b.figures));
     let cannot_write = |e: &dyn std::fmt::Display| WriteError::new(path, "write results table", e);
     let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(header::<K>())
+        .map_err(|e| cannot_write(&e))?;
     for r in &rows {
-        writer.serialize(r).map_err(|e| cannot_write(&e))?;
+        writer.serialize(cells(r)).map_err(|e| cannot_write(&e))?;
     }
     let bytes = writer.into_inner().map_err(|e| cannot_write(&e))?;
     fsutil::write_atomic(path, &bytes).map_err(|e| cannot_write(&e))?;
@@ -369,6 +377,12 @@ fn aside_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::kinds::{
+        AutoencoderKind, AutoencoderParam, ClassifierKind, ClassifierParam, EncoderDepth,
+    };
+    use crate::train::{Accuracy, NoMetrics};
+
+    type AeRow = Row<AutoencoderKind>;
 
     fn source() -> RunSource {
         RunSource {
@@ -382,18 +396,18 @@ mod tests {
         }
     }
 
+    fn hyper(filters: usize) -> Hyper<AutoencoderParam> {
+        Hyper::defaults().with(AutoencoderParam::Filters, Value::Whole(filters))
+    }
+
     fn row(filters: usize, val_loss: f64) -> AeRow {
-        let hyper = AeHyper {
-            filters,
-            ..AeHyper::REPORT_BASE
-        };
         let figures = Figures {
             loss: 0.01,
             val_loss,
             metrics: NoMetrics,
             train_seconds: 12.345,
         };
-        AeRow::new(&hyper, &figures, &source())
+        Row::new(&hyper(filters), &figures, &source())
     }
 
     #[test]
@@ -404,52 +418,60 @@ mod tests {
         add_row(&path, row(16, 0.2)).unwrap();
         let rows = add_row(&path, row(32, 0.1)).unwrap().rows;
         assert_eq!(rows.len(), 2);
-        assert_eq!(read_rows::<AeRow>(&path).unwrap(), rows);
-        assert_eq!((rows[0].filters, rows[0].val_loss), (32, 0.1));
-        assert_eq!(rows[0].train_time, 12.35);
-        let header = fs::read_to_string(&path).unwrap();
-        assert!(header.starts_with(
-            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Data,Images,Seed,Device\n"
-        ));
+        assert_eq!(read_rows::<AutoencoderKind>(&path).unwrap(), rows);
+        assert_eq!(
+            (
+                rows[0].whole(AutoencoderParam::Filters),
+                rows[0].figures.val_loss
+            ),
+            (32, 0.1)
+        );
+        assert_eq!(rows[0].figures.train_seconds, 12.35);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Learning_Rate,Data,Images,Seed,Device",
+                "4,3,32,100,64,12.35,0.01,0.1,0.001,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+                "4,3,16,100,64,12.35,0.01,0.2,0.001,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+            ]
+        );
     }
 
     #[test]
     fn rows_of_other_data_seeds_or_devices_are_other_runs_and_old_tables_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loss_values.csv");
-        // A table written before the identifying columns existed.
+        // A table written before the identifying columns and the learning rate existed.
         fs::write(
             &path,
             "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n4,3,32,100,64,12.5,0.01,0.02\n",
         )
         .unwrap();
-        let old = &read_rows::<AeRow>(&path).unwrap()[0];
-        assert_eq!(old.source(), SourceColumns::default());
+        let old = &read_rows::<AutoencoderKind>(&path).unwrap()[0];
+        assert_eq!(old.source, SourceColumns::default());
+        assert_eq!(old.hyper, hyper(32), "read at the default learning rate");
         add_row(&path, row(32, 0.5)).unwrap();
-        let other_seed = AeRow {
-            seed: Some(7),
-            ..row(32, 0.4)
-        };
-        let other_device = AeRow {
-            device: Some("libtorch".into()),
-            ..row(32, 0.3)
-        };
+        let mut other_seed = row(32, 0.4);
+        other_seed.source.seed = Some(7);
+        let mut other_device = row(32, 0.3);
+        other_device.source.device = Some("libtorch".into());
         add_row(&path, other_seed).unwrap();
         let rows = add_row(&path, other_device).unwrap().rows;
         assert_eq!(rows.len(), 4, "{rows:?}");
         // A rerun of the same run from the same source replaces its row.
         assert_eq!(add_row(&path, row(32, 0.1)).unwrap().rows.len(), 4);
-        let found = recorded::<AeRow>(
-            &path,
-            &AeHyper {
-                filters: 32,
-                ..AeHyper::REPORT_BASE
-            },
-            &source(),
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(found.figures().val_loss, 0.1);
+        let found = recorded::<AutoencoderKind>(&path, &hyper(32), &source())
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.figures.val_loss, 0.1);
+        // Another learning rate is another run, and its rate reads back exactly.
+        let slower = hyper(32).with(AutoencoderParam::LearningRate, Value::Decimal(3e-4));
+        let mut tuned = row(32, 0.01);
+        tuned.hyper = slower.clone();
+        let rows = add_row(&path, tuned).unwrap().rows;
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[0].hyper, slower);
     }
 
     #[test]
@@ -462,23 +484,40 @@ mod tests {
             val_loss: 0.2,
             metrics: Accuracy { train: 0.9, valid },
         };
-        let base = ClHyper::report_base(4);
-        add_row(&path, ClRow::new(&base, &figures(0.95), &source())).unwrap();
-        let wide = ClHyper {
-            fc_units: 64,
-            ..base
+        let base = Hyper::<ClassifierParam>::on_encoder(&[], EncoderDepth(4));
+        let add = |hyper: &Hyper<ClassifierParam>, valid| {
+            let row = Row::<ClassifierKind>::new(hyper, &figures(valid), &source());
+            add_row(&path, row).unwrap().rows
         };
-        let rows = add_row(&path, ClRow::new(&wide, &figures(0.97), &source()))
-            .unwrap()
-            .rows;
+        add(&base, 0.95);
+        let wide = base.with(ClassifierParam::FcUnits, Value::Whole(64));
+        let rows = add(&wide, 0.97);
         assert_eq!(
-            rows.iter().map(|r| r.fc_units).collect::<Vec<_>>(),
+            rows.iter()
+                .map(|r| r.whole(ClassifierParam::FcUnits))
+                .collect::<Vec<_>>(),
             [64, 32]
         );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Data,Images,Seed,Loss_Function,Encoder,Device\n"
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Learning_Rate,Data,Images,Seed,Loss_Function,Encoder,Device\n"
         ));
+        assert_eq!(read_rows::<ClassifierKind>(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn a_row_that_is_not_one_is_malformed_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loss_values.csv");
+        for text in [
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss\n4,3,32,100,64,12.5,0.01\n",
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss\n4,3,x,100,64,12.5,0.01,0.02\n",
+            "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Learning_Rate\n4,3,32,100,64,12.5,0.01,0.02,fast\n",
+        ] {
+            fs::write(&path, text).unwrap();
+            let err = read_rows::<AutoencoderKind>(&path).unwrap_err().0;
+            assert!(err.contains("not a valid results table"), "{err}");
+        }
     }
 
     #[test]
@@ -497,10 +536,10 @@ mod tests {
                 });
             }
         });
-        let mut filters: Vec<usize> = read_rows::<AeRow>(&path)
+        let mut filters: Vec<usize> = read_rows::<AutoencoderKind>(&path)
             .unwrap()
             .iter()
-            .map(|r| r.filters)
+            .map(|r| r.whole(AutoencoderParam::Filters))
             .collect();
         filters.sort();
         assert_eq!(filters, (1..=writers * rows_each).collect::<Vec<_>>());
@@ -515,6 +554,6 @@ mod tests {
         let (aside, _why) = update.moved_aside.unwrap();
         assert_eq!(aside, dir.path().join("loss_values.malformed-1.csv"));
         assert_eq!(fs::read_to_string(&aside).unwrap(), "not,a\ntable");
-        assert_eq!(read_rows::<AeRow>(&path).unwrap().len(), 1);
+        assert_eq!(read_rows::<AutoencoderKind>(&path).unwrap().len(), 1);
     }
 }

@@ -7,7 +7,7 @@ use super::block::ConvStack;
 use super::decoder::Decoder;
 use super::encoder::{Encoder, POOLED_LAYERS};
 use super::seeded::Build;
-use crate::error::InputError;
+use crate::exit::InputError;
 
 /// The widest layer we accept; past this a model no longer fits a GPU's memory anyway.
 const MAX_LAYER_WIDTH: usize = 1 << 16;

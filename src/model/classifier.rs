@@ -11,7 +11,7 @@ use super::backend::ModelBackend;
 use super::block::ConvStack;
 use super::encoder::{Encoder, POOLED_LAYERS};
 use super::seeded::{Build, init_seeded};
-use crate::error::InputError;
+use crate::exit::InputError;
 
 /// The widest fully connected layer we accept.
 pub const MAX_FC_UNITS: usize = 1 << 16;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
 use super::backend::ModelBackend;
 use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
-use crate::error::{ExitKind, InputError};
+use crate::exit::{ExitKind, InputError};
 use crate::fsutil;
 
 /// The kinds of model aelab saves; a card says which one its weights are.
@@ -28,6 +28,34 @@ use crate::fsutil;
 pub enum ModelKind {
     Autoencoder,
     Classifier,
+}
+
+impl ModelKind {
+    /// How a message names the kind: "autoencoder".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Autoencoder => "autoencoder",
+            Self::Classifier => "classifier",
+        }
+    }
+
+    /// The subcommand that trains one: `aelab classify`.
+    pub fn command(self) -> &'static str {
+        match self {
+            Self::Autoencoder => "autoencoder",
+            Self::Classifier => "classify",
+        }
+    }
+
+    /// "an autoencoder", "a classifier".
+    fn with_article(self) -> String {
+        let article = if self.noun().starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        format!("{article} {}", self.noun())
+    }
 }
 
 /// An architecture that can be saved and rebuilt from its card.
@@ -102,6 +130,10 @@ pub struct TrainingInfo {
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
+    /// RMSprop's learning rate; cards written before `--lr` existed have none (they
+    /// trained at 0.001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
     pub images: usize,
     pub loss: f64,
     pub val_loss: f64,
@@ -230,13 +262,6 @@ struct KindOnly {
     kind: ModelKind,
 }
 
-fn kind_name(kind: ModelKind) -> &'static str {
-    match kind {
-        ModelKind::Autoencoder => "an autoencoder",
-        ModelKind::Classifier => "a classifier",
-    }
-}
-
 /// Read and check a model card of architecture `A`.
 pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreError> {
     let text = fs::read_to_string(json).map_err(|e| match e.kind() {
@@ -251,7 +276,11 @@ pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreErro
     if kind != A::KIND {
         return Err(invalid(
             json,
-            format!("this is {}, not {}", kind_name(kind), kind_name(A::KIND)),
+            format!(
+                "this is {}, not {}",
+                kind.with_article(),
+                A::KIND.with_article()
+            ),
         ));
     }
     let card: ModelCard<A> = serde_json::from_str(&text).map_err(not_a_card)?;

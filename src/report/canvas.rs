@@ -11,7 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use crate::error::WriteError;
+use crate::exit::WriteError;
 use crate::fsutil;
 
 pub const FONT: &str = "sans-serif";

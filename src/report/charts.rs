@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{Area, FONT, PlotResult, draw_png};
-use crate::error::WriteError;
+use crate::exit::WriteError;
 
 /// One chart alone.
 const SIZE: (u32, u32) = (900, 600);
@@ -42,6 +42,7 @@ pub fn epoch_curves(
         y_desc: y_desc.to_string(),
         x_range: 0.5..epochs.max(1) as f64 + 0.5,
         x_labels: epochs.clamp(2, 12),
+        x_axis: XAxis::Whole,
         notes: Vec::new(),
         marker: stage_boundary.map(|k| Marker {
             x: k as f64 + 0.5,
@@ -64,15 +65,45 @@ pub struct ErrorPanel<'a> {
     pub pair: Pair<'a>,
 }
 
-/// Runs' final figures against the values of the hyperparameter they vary (`values[i]` is
-/// run i's), one panel per figure side by side, each run's training time (`seconds[i]`)
-/// written by its point on the first panel; saved as a PNG at `path` (900x600 for one
-/// panel, 700 wide per panel for more).
+/// How an error graph's x axis shows the values of the hyperparameter it varies.
+#[derive(Clone, Debug, PartialEq)]
+pub enum XAxis {
+    /// Whole numbers, labelled at whole ticks.
+    Whole,
+    /// Decimals, labelled as they are.
+    Linear,
+    /// Decimals spread by their logarithm (the points' x is log10 of the value), labelled
+    /// at each power of ten: 1e-4, 1e-3.
+    Log,
+    /// Named choices at 0, 1, 2, ..., labelled with their names.
+    Names(Vec<String>),
+}
+
+impl XAxis {
+    fn label(&self, x: f64) -> String {
+        let whole = (x - x.round()).abs() < 1e-9;
+        match self {
+            Self::Whole if whole => format!("{x:.0}"),
+            Self::Linear => format!("{}", (x * 1e9).round() / 1e9),
+            Self::Log if whole => format!("1e{x:.0}"),
+            Self::Names(names) if whole && x >= 0.0 => {
+                names.get(x.round() as usize).cloned().unwrap_or_default()
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+/// Runs' final figures against the values of the hyperparameter they vary (`xs[i]` is run
+/// i's value where `axis` puts it), one panel per figure side by side, each run's training
+/// time (`seconds[i]`) written by its point on the first panel; saved as a PNG at `path`
+/// (900x600 for one panel, 700 wide per panel for more).
 pub fn error_graph(
     path: &Path,
     run_name: &str,
     param_label: &str,
-    values: &[usize],
+    xs: &[f64],
+    axis: &XAxis,
     seconds: &[f64],
     panels: &[ErrorPanel],
 ) -> Result<(), WriteError> {
@@ -83,7 +114,7 @@ pub fn error_graph(
         names.join(" and "),
         duration(total)
     );
-    let xs = values.iter().map(|&v| v as f64);
+    let xs = xs.iter().copied();
     let charts: Vec<(ChartSpec, [Line; 2])> = panels
         .iter()
         .enumerate()
@@ -100,8 +131,9 @@ pub fn error_graph(
                 caption: None,
                 x_desc: param_label.to_string(),
                 y_desc: panel.y_desc.to_string(),
-                x_range: value_range(xs.clone()),
+                x_range: value_range(xs.clone(), axis),
                 x_labels: 10,
+                x_axis: axis.clone(),
                 notes,
                 marker: None,
             };
@@ -147,6 +179,7 @@ struct ChartSpec {
     x_range: Range<f64>,
     /// How many x-axis labels to aim for.
     x_labels: usize,
+    x_axis: XAxis,
     /// Small labels placed at points (e.g. training times).
     notes: Vec<(String, (f64, f64))>,
     marker: Option<Marker>,
@@ -203,14 +236,7 @@ fn draw_chart(area: &Area, spec: &ChartSpec, lines: &[Line]) -> PlotResult {
         .axis_desc_style((FONT, 20))
         .label_style((FONT, 16))
         .x_labels(spec.x_labels)
-        // Epochs and hyperparameters are whole numbers: label only whole ticks.
-        .x_label_formatter(&|x| {
-            if (x - x.round()).abs() < 1e-9 {
-                format!("{x:.0}")
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| spec.x_axis.label(*x))
         .y_label_formatter(&|y| format!("{y:.4}"))
         .draw()?;
     for line in lines {
@@ -320,15 +346,20 @@ fn line_pair(pair: &Pair, xs: impl Iterator<Item = f64> + Clone) -> [Line; 2] {
         },
     ]
 }
-/// The x range of an error graph: the hyperparameter's values with some room either side.
-fn value_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+/// The x range of an error graph: the hyperparameter's values with some room either side
+/// (at least one whole step where steps are whole: a number, a power of ten, a choice).
+fn value_range(values: impl Iterator<Item = f64>, axis: &XAxis) -> Range<f64> {
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
         (lo.min(x), hi.max(x))
     });
     if low > high {
         return 0.0..1.0; // no points: an empty chart rather than an infinite axis
     }
-    let pad = ((high - low) * 0.1).max(1.0);
+    let least = match axis {
+        XAxis::Linear => (high.abs() * 0.1).max(1e-9),
+        _ => 1.0,
+    };
+    let pad = ((high - low) * 0.1).max(least);
     low - pad..high + pad
 }
 
@@ -350,7 +381,7 @@ mod tests {
     #[test]
     fn error_graphs_have_a_panel_per_figure() {
         let dir = tempfile::tempdir().unwrap();
-        let (values, seconds) = ([32, 64, 128], [12.5, 8.0, 6.1]);
+        let (values, seconds) = ([32.0, 64.0, 128.0], [12.5, 8.0, 6.1]);
         let (loss, val_loss) = ([0.30, 0.21, 0.15], [0.35, 0.25, 0.18]);
         let (accuracy, val_accuracy) = ([0.95, 0.96, 0.97], [0.93, 0.95, 0.96]);
         let loss_panel = ErrorPanel {
@@ -373,6 +404,7 @@ mod tests {
             "L4_FS3_FLx_E10_B64",
             "Filters",
             &values,
+            &XAxis::Whole,
             &seconds,
             &[loss_panel],
         )
@@ -385,13 +417,36 @@ mod tests {
             "L4_FCx_E10_B64",
             "FC units",
             &values,
+            &XAxis::Whole,
             &seconds,
             &panels,
         )
         .unwrap();
         assert_eq!(png_size(&two), (1400, 600));
+        // A learning rate's values on a log axis, and named choices.
+        let log = dir.path().join("L4_FC32_E10_B64_LRx.png");
+        let rates = [1e-4f64, 1e-3, 1e-2].map(f64::log10);
+        error_graph(
+            &log,
+            "L4_FC32_E10_B64_LRx",
+            "Learning rate",
+            &rates,
+            &XAxis::Log,
+            &seconds,
+            &[loss_panel],
+        )
+        .unwrap();
+        assert_eq!(png_size(&log), SIZE);
+        assert_eq!(XAxis::Log.label(-3.0), "1e-3");
+        assert_eq!(XAxis::Log.label(-2.5), "");
+        let names = XAxis::Names(vec!["constant".into(), "cosine".into()]);
+        assert_eq!(
+            (names.label(1.0), names.label(2.0)),
+            ("cosine".into(), "".into())
+        );
+        assert_eq!(XAxis::Linear.label(0.25), "0.25");
         // Only the finished PNGs are left: no temp file beside them.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[test]

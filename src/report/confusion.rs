@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{Area, FONT, PlotResult, draw_png, draw_title};
-use crate::error::WriteError;
+use crate::exit::WriteError;
 
 /// Where a confusion matrix chart puts things, in pixels.
 struct MatrixLayout {

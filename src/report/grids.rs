@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{FONT, draw_image, draw_png, draw_title, font, image_scale, images};
-use crate::error::WriteError;
+use crate::exit::WriteError;
 
 /// Validation images a reconstruction grid shows.
 pub const RECONSTRUCTIONS_SHOWN: usize = 10;

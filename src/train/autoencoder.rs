@@ -6,30 +6,14 @@ use burn::prelude::*;
 
 use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
-use super::{
-    EpochStats, Figures, NoMetrics, Schedule, TrainError, VALIDATION_BATCH, final_figures,
-    read_scalar,
-};
+use super::{NoMetrics, Run, Schedule, TrainError, VALIDATION_BATCH, read_scalar};
 use crate::data::dataset::{Split, image_batch};
 use crate::data::idx::Images;
 use crate::model::seeded::init_seeded;
 use crate::model::{Autoencoder, AutoencoderConfig, ModelBackend, TrainBackend};
 
-/// A finished training run.
-pub struct AutoencoderRun<B: TrainBackend> {
-    pub config: AutoencoderConfig,
-    pub schedule: Schedule,
-    pub history: Vec<EpochStats<NoMetrics>>,
-    /// Wall time of the whole fit, validation included (the original report's Train_Time).
-    pub train_seconds: f64,
-    pub model: Autoencoder<B>,
-}
-
-impl<B: TrainBackend> AutoencoderRun<B> {
-    pub fn figures(&self) -> Figures<NoMetrics> {
-        final_figures(&self.history, self.train_seconds)
-    }
-}
+/// A finished autoencoder run.
+pub type AutoencoderRun<B> = Run<AutoencoderConfig, NoMetrics, Autoencoder<B>>;
 
 /// Train an autoencoder on `split.train`, validating on `split.valid` after each epoch:
 /// from fresh weights, or on from a checkpoint, as `start` says.

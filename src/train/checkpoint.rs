@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EpochStats;
 use crate::data::dataset::Rng;
-use crate::error::{InputError, WriteError};
+use crate::exit::{InputError, WriteError};
 use crate::fsutil;
 use crate::model::seeded::drawing_weights;
 
@@ -90,17 +90,17 @@ pub struct Saved<M> {
     pub optimizer: Vec<u8>,
 }
 
-/// What is there before a run starts.
+/// What is at a run's checkpoint path before the run starts.
 #[derive(Debug, PartialEq)]
-pub enum Found {
-    None,
+pub enum OnDisk {
+    Nothing,
     /// A checkpoint of this run, `done` of `total` epochs finished.
     Resumable {
         done: usize,
         total: usize,
     },
     /// A checkpoint that another run wrote (other settings, data or aelab version): why.
-    Other(String),
+    OtherRun(String),
 }
 
 fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
@@ -200,14 +200,14 @@ impl Checkpoint {
     }
 
     /// Whether a checkpoint is there, and whether it is this run's.
-    pub fn find(&self) -> Result<Found, InputError> {
+    pub fn find(&self) -> Result<OnDisk, InputError> {
         if !self.path.exists() {
-            return Ok(Found::None);
+            return Ok(OnDisk::Nothing);
         }
         let (header, _) = self.read_header::<serde::de::IgnoredAny>()?;
         Ok(match header.identity.difference(&self.identity) {
-            Some(why) => Found::Other(why),
-            None => Found::Resumable {
+            Some(why) => OnDisk::OtherRun(why),
+            None => OnDisk::Resumable {
                 done: header.position.epochs_done,
                 total: header.position.epochs_total,
             },
@@ -297,9 +297,12 @@ mod tests {
     fn a_checkpoint_reads_back_and_refuses_another_run() {
         let dir = tempfile::tempdir().unwrap();
         let mine = Checkpoint::in_folder(dir.path(), "L2_FS3_FL4_E4_B32", identity("13"));
-        assert_eq!(mine.find().unwrap(), Found::None);
+        assert_eq!(mine.find().unwrap(), OnDisk::Nothing);
         mine.save(&position(), b"model", b"optim").unwrap();
-        assert_eq!(mine.find().unwrap(), Found::Resumable { done: 2, total: 4 });
+        assert_eq!(
+            mine.find().unwrap(),
+            OnDisk::Resumable { done: 2, total: 4 }
+        );
         let saved = mine.load::<NoMetrics>().unwrap();
         assert_eq!(saved.position, position());
         assert_eq!(
@@ -311,7 +314,7 @@ mod tests {
             identity: identity("7"),
             ..mine.clone()
         };
-        let Found::Other(why) = other.find().unwrap() else {
+        let OnDisk::OtherRun(why) = other.find().unwrap() else {
             panic!("another run's checkpoint was taken as this one's");
         };
         assert_eq!(why, "it was written for seed 13, this run has seed 7");

@@ -13,10 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
-use super::{
-    Accuracy, EpochStats, Figures, Schedule, TrainError, VALIDATION_BATCH, final_figures,
-    read_scalar,
-};
+use super::{Accuracy, EpochStats, Run, Schedule, TrainError, VALIDATION_BATCH, read_scalar};
 use crate::data::dataset::{Split, image_batch, label_batch};
 use crate::data::idx::Images;
 use crate::model::encoder::Encoder;
@@ -90,23 +87,9 @@ impl Stage {
     }
 }
 
-/// A finished two-stage run.
-pub struct ClassifierRun<B: TrainBackend> {
-    pub config: ClassifierConfig,
-    pub schedule: Schedule,
-    pub loss: LossKind,
-    /// Both stages' epochs, numbered on from 1; the first `schedule.epochs` are stage 1.
-    pub history: Vec<EpochStats<Accuracy>>,
-    /// Wall time of both stages, validation included (the original report's Train_Time).
-    pub train_seconds: f64,
-    pub model: Classifier<B>,
-}
-
-impl<B: TrainBackend> ClassifierRun<B> {
-    pub fn figures(&self) -> Figures<Accuracy> {
-        final_figures(&self.history, self.train_seconds)
-    }
-}
+/// A finished two-stage run: its history holds both stages' epochs, the first
+/// `schedule.epochs` of them stage 1.
+pub type ClassifierRun<B> = Run<ClassifierConfig, Accuracy, Classifier<B>>;
 
 /// Train a classifier with `trainer`'s data and schedule: `schedule.epochs` epochs with
 /// the encoder frozen, then as many with everything training.
@@ -121,7 +104,6 @@ pub fn train_classifier<B: TrainBackend>(
     Ok(ClassifierRun {
         config: *config,
         schedule: trainer.schedule,
-        loss: trainer.steps.loss,
         train_seconds: trainer.epochs.seconds(),
         history: trainer.epochs.history,
         model,

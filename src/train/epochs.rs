@@ -12,12 +12,13 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 
 use super::checkpoint::{Checkpoint, Position, Saved, load_module, record_bytes, record_from};
-use crate::error::InputError;
+use crate::exit::InputError;
+use crate::interrupt::{self, Interrupted};
 
 use super::progress::{Progress, epoch_line};
 use super::{
-    EpochStats, LEARNING_RATE, LOSS_READ_INTERVAL, Metrics, SHUFFLE_STREAM, Schedule, TrainError,
-    read_scalar, rmsprop,
+    EpochStats, LOSS_READ_INTERVAL, Metrics, SHUFFLE_STREAM, Schedule, TrainError, read_scalar,
+    rmsprop,
 };
 use crate::data::dataset::Rng;
 use crate::model::TrainBackend;
@@ -68,6 +69,7 @@ pub struct Epochs<M> {
     order: Vec<usize>,
     rng: Rng,
     batch_size: usize,
+    learning_rate: f64,
     /// Epochs in the whole run, for "epoch 3/40".
     total: usize,
     done: usize,
@@ -93,6 +95,7 @@ impl<M: Metrics> Epochs<M> {
             order: train.to_vec(),
             rng: Rng::new(schedule.seed ^ SHUFFLE_STREAM),
             batch_size: schedule.batch_size,
+            learning_rate: schedule.learning_rate,
             total,
             done: 0,
             history: Vec::with_capacity(total),
@@ -168,7 +171,7 @@ impl<M: Metrics> Epochs<M> {
                 let loss = steps.train_step(&model, batch);
                 loss_sum.add(loss.clone().inner(), batch.len());
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(LEARNING_RATE, model, grads);
+                model = optimizer.step(self.learning_rate, model, grads);
                 loss_sum.batch_done(progress, index + 1, batches, epoch)?;
             }
             let loss = check_finite(loss_sum.mean(), epoch)?;
@@ -264,8 +267,8 @@ impl<B: Backend> LossSum<B> {
         let read_now = done.is_multiple_of(LOSS_READ_INTERVAL) || done == batches;
         let running = (progress.wants_batch_loss() && read_now).then(|| self.mean());
         progress.batches_done(done, running);
-        if crate::interrupt::requested() {
-            return Err(TrainError::Interrupted { epoch });
+        if interrupt::requested() {
+            return Err(TrainError::Interrupted(Interrupted::during(epoch)));
         }
         Ok(())
     }

@@ -5,7 +5,8 @@ use burn::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, WriteError};
+use crate::exit::{ExitKind, InputError, WriteError};
+use crate::interrupt::Interrupted;
 
 pub mod autoencoder;
 pub mod checkpoint;
@@ -106,12 +107,32 @@ pub fn final_figures<M: Metrics>(history: &[EpochStats<M>], train_seconds: f64) 
     }
 }
 
-/// How long and in what batches to train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How long, in what batches and at what learning rate to train.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Schedule {
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
+    /// RMSprop's learning rate.
+    pub learning_rate: f64,
+}
+
+/// A finished training run: what was trained and how, its epochs, and the trained model.
+pub struct Run<C, M, Model> {
+    /// The architecture.
+    pub config: C,
+    pub schedule: Schedule,
+    /// Every epoch, numbered from 1 (a classifier's both stages).
+    pub history: Vec<EpochStats<M>>,
+    /// Wall time of the whole fit, validation included (the original report's Train_Time).
+    pub train_seconds: f64,
+    pub model: Model,
+}
+
+impl<C, M: Metrics, Model> Run<C, M, Model> {
+    pub fn figures(&self) -> Figures<M> {
+        final_figures(&self.history, self.train_seconds)
+    }
 }
 
 /// Why training stopped early.
@@ -121,8 +142,8 @@ pub enum TrainError {
         "training diverged: the loss became {value} in epoch {epoch}; try a smaller batch size or fewer filters"
     )]
     NonFinite { epoch: usize, value: f64 },
-    #[error("stopped by Ctrl-C during epoch {epoch}")]
-    Interrupted { epoch: usize },
+    #[error(transparent)]
+    Interrupted(Interrupted),
     /// A checkpoint could not be written.
     #[error(transparent)]
     Checkpoint(#[from] WriteError),
@@ -132,11 +153,11 @@ pub enum TrainError {
 }
 
 impl TrainError {
-    pub fn exit_kind(&self) -> crate::error::ExitKind {
+    pub fn exit_kind(&self) -> ExitKind {
         match self {
-            Self::NonFinite { .. } | Self::Checkpoint(_) => crate::error::ExitKind::Failure,
-            Self::Interrupted { .. } => crate::error::ExitKind::Interrupted,
-            Self::Resume(_) => crate::error::ExitKind::BadInput,
+            Self::NonFinite { .. } | Self::Checkpoint(_) => ExitKind::Failure,
+            Self::Interrupted(_) => ExitKind::Interrupted,
+            Self::Resume(_) => ExitKind::BadInput,
         }
     }
 }

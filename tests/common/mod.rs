@@ -1,9 +1,80 @@
-//! Helpers shared by the integration tests: small IDX files made on the fly.
+//! Helpers shared by the integration tests: small IDX files made on the fly, the tiny runs
+//! the end-to-end tests make, and their results tables.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
 use aelab::data::idx::{self, Images};
+use aelab::experiment::kinds::{AutoencoderKind, ClassifierKind};
+use aelab::experiment::table::{self, Row};
+
+/// A row of `loss_values.csv`.
+pub type AeRow = Row<AutoencoderKind>;
+/// A row of `classification_loss_values.csv`.
+pub type ClRow = Row<ClassifierKind>;
+
+/// The rows of the autoencoder's table under `out`.
+pub fn ae_rows(out: &Path) -> Vec<AeRow> {
+    table::read_rows::<AutoencoderKind>(&out.join("loss_values.csv")).unwrap()
+}
+
+/// The rows of the classifier's table under `out`.
+pub fn cl_rows(out: &Path) -> Vec<ClRow> {
+    table::read_rows::<ClassifierKind>(&out.join("classification_loss_values.csv")).unwrap()
+}
+
+/// `aelab autoencoder` on the CPU, from `data`, results under `out`, no hyperparameter
+/// given.
+pub fn autoencoder(data: &Path, out: &Path) -> Vec<String> {
+    let mut args: Vec<String> = ["autoencoder", "--device", "cpu", "-d"]
+        .map(String::from)
+        .to_vec();
+    args.push(data.display().to_string());
+    args.extend(["--out".into(), out.display().to_string()]);
+    args
+}
+
+/// The tiny autoencoder run the end-to-end tests train: [`autoencoder`] with 2 layers of 4
+/// filters, 2 epochs of batch 32. A flag given after these overrides it (a flag given
+/// twice takes its last value).
+pub fn tiny_autoencoder(data: &Path, out: &Path) -> Vec<String> {
+    with(
+        &autoencoder(data, out),
+        &[
+            "--layers",
+            "2",
+            "--filters",
+            "4",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+        ],
+    )
+}
+
+/// `args` with `more` after them.
+pub fn with(args: &[String], more: &[&str]) -> Vec<String> {
+    let mut args = args.to_vec();
+    args.extend(more.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The `aelab` binary with `args`.
+pub fn aelab(args: &[String]) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("aelab").unwrap();
+    cmd.args(args);
+    cmd
+}
+
+/// A folder with the first `n` MNIST test images as `imgs.gz`, and `results/` in it for
+/// the outputs (not made yet).
+pub fn mnist_folder(n: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_images(dir.path(), "imgs.gz", &mnist_images(n));
+    let out = dir.path().join("results");
+    (dir, data, out)
+}
 
 pub mod backends;
 

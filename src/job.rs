@@ -1,0 +1,277 @@
+//! Each command's flags resolved, once, into one job: defaults applied, files loaded and
+//! cross-checked, the output folder made and proven writable, the plan, checkpointing, the
+//! model's name and the device chosen (as ripgrep turns its `LowArgs` into `HiArgs`). Below
+//! this module nothing reads a clap struct; `main` is parse, resolve, run, exit code.
+
+mod inputs;
+
+use std::path::PathBuf;
+
+use crate::cli::{
+    AutoencoderArgs, ClassifyArgs, Command, GraphsArgs, PredictArgs, RunArgs, SetupArgs,
+};
+use crate::device::{self, Compute};
+use crate::error::{InputError, Result};
+use crate::experiment::autoencoder::{AutoencoderExperiment, validate_model_name};
+use crate::experiment::classifier::ClassifierExperiment;
+use crate::experiment::graphs;
+use crate::experiment::hyper::{Hyper, ParamSet, Sweeps, parse_sweeps};
+use crate::experiment::kinds::{EncoderDepth, Kind};
+use crate::experiment::plan::{Plan, Setup};
+use crate::experiment::prompt;
+use crate::experiment::resume::Checkpointing;
+use crate::experiment::source::RunSource;
+use crate::model::store::ModelCard;
+use crate::model::{AutoencoderConfig, ClassifierConfig};
+use crate::predictions::PredictJob;
+
+use inputs::{
+    BUNDLED_TEST_IMAGES, BUNDLED_TEST_LABELS, BUNDLED_TRAIN_IMAGES, BUNDLED_TRAIN_LABELS,
+    check_enough_to_split, check_labels_within, check_size_fits, class_count, given_or_bundled,
+    load_images, load_labelled, load_labels, prepare_output_folder, saved_model,
+};
+
+/// What a command does, fully resolved (the experiments boxed: they hold their data).
+pub enum Job {
+    Autoencoder(Box<AutoencoderExperiment>, Compute),
+    Classify(Box<ClassifierExperiment>, Compute),
+    Predict(Box<PredictJob>, Compute),
+    /// `aelab graphs`: every error graph the tables in this folder support.
+    Graphs(PathBuf),
+}
+
+impl Job {
+    /// Resolve `command`; a bad flag value or input file is refused here, before anything
+    /// is computed.
+    pub fn resolve(command: Command) -> Result<Self> {
+        match command {
+            Command::Autoencoder(args) => autoencoder(args),
+            Command::Classify(args) => classify(args),
+            Command::Predict(args) => predict(args),
+            Command::Graphs(GraphsArgs { out }) => Ok(Self::Graphs(out)),
+        }
+    }
+
+    /// Do the job: on its device, saying first on what.
+    pub fn run(self) -> Result<()> {
+        match self {
+            Self::Autoencoder(experiment, compute) => {
+                println!("{}, on {compute}", experiment.describe());
+                device::dispatch(compute, *experiment)
+            }
+            Self::Classify(experiment, compute) => {
+                println!("{}, on {compute}", experiment.describe());
+                device::dispatch(compute, *experiment)
+            }
+            Self::Predict(job, compute) => {
+                println!("{}, on {compute}", job.describe());
+                device::dispatch(compute, *job)
+            }
+            Self::Graphs(out) => {
+                let written = graphs::draw_all(&out)?;
+                if written.is_empty() {
+                    return Err(InputError::new(format!(
+                        "{}: no results table there holds runs that vary one hyperparameter",
+                        out.display()
+                    ))
+                    .into());
+                }
+                graphs::print_written(&written);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn autoencoder(args: AutoencoderArgs) -> Result<Job> {
+    let base = Hyper::new(&args.hyper.given, |p| {
+        unreachable!("{p:?}: the autoencoder's defaults are all fixed")
+    });
+    base.validate(())?;
+    check_model_name(&args.save)?;
+    let sweeps = parse_sweeps(&args.run.sweep, &base, ())?;
+    check_shard(&args.run, &sweeps)?;
+    let data_path = given_or_bundled(args.data, BUNDLED_TRAIN_IMAGES, "-d")?;
+    let images = load_images(&data_path, args.run.setup.limit)?;
+    AutoencoderConfig::check_image_size(images.height, images.width)
+        .map_err(|e| e.in_file(&data_path))?;
+    check_enough_to_split(&images, &data_path)?;
+    let compute = prepare(&args.run.setup)?;
+    let source = RunSource::new(&data_path, &images, args.run.seed, compute.flag());
+    let any_hyper_flag = !args.hyper.given.is_empty();
+    let setup = setup(
+        args.run,
+        base,
+        (),
+        sweeps,
+        any_hyper_flag,
+        source,
+        args.save,
+    );
+    let experiment = AutoencoderExperiment {
+        setup,
+        data_path,
+        images,
+    };
+    Ok(Job::Autoencoder(Box::new(experiment), compute))
+}
+
+fn classify(args: ClassifyArgs) -> Result<Job> {
+    check_model_name(&args.save)?;
+    let defaulted = args.model.is_none();
+    let model_path = args
+        .model
+        .unwrap_or_else(|| args.run.setup.out.join("ae.mpk"));
+    let card = saved_model::<AutoencoderConfig>(&model_path, defaulted)?;
+    let depth = EncoderDepth(card.architecture.layers);
+    let base = Hyper::on_encoder(&args.hyper.given, depth);
+    base.validate(depth)
+        .map_err(|e| InputError::new(format!("{e} ({})", model_path.display())))?;
+    let sweeps = parse_sweeps(&args.run.sweep, &base, depth)?;
+    check_shard(&args.run, &sweeps)?;
+
+    let train_images = given_or_bundled(args.data, BUNDLED_TRAIN_IMAGES, "-d")?;
+    let train_labels = given_or_bundled(args.labels, BUNDLED_TRAIN_LABELS, "--dl")?;
+    let test_images = given_or_bundled(args.test, BUNDLED_TEST_IMAGES, "-t")?;
+    let test_labels = given_or_bundled(args.test_labels, BUNDLED_TEST_LABELS, "--tl")?;
+    let limit = args.run.setup.limit;
+    let train = load_labelled(train_images, train_labels, limit)?;
+    let test = load_labelled(test_images, test_labels, limit)?;
+    check_enough_to_split(&train.images, &train.images_path)?;
+    for files in [&train, &test] {
+        check_size_fits(&files.images, &files.images_path, &card, &model_path)?;
+    }
+    let classes = class_count(&train.labels);
+    let source = format!("the training labels {}", train.labels_path.display());
+    check_labels_within(&test.labels_path, &test.labels, classes, &source)?;
+
+    let compute = prepare(&args.run.setup)?;
+    let source = RunSource {
+        loss: Some(args.loss.flag().to_string()),
+        encoder: Some(model_path.display().to_string()),
+        ..RunSource::new(
+            &train.images_path,
+            &train.images,
+            args.run.seed,
+            compute.flag(),
+        )
+    };
+    let any_hyper_flag = !args.hyper.given.is_empty();
+    let setup = setup(
+        args.run,
+        base,
+        depth,
+        sweeps,
+        any_hyper_flag,
+        source,
+        args.save,
+    );
+    let experiment = ClassifierExperiment {
+        setup,
+        train,
+        test,
+        classes,
+        loss: args.loss,
+        autoencoder: model_path,
+        autoencoder_card: card,
+    };
+    Ok(Job::Classify(Box::new(experiment), compute))
+}
+
+fn predict(args: PredictArgs) -> Result<Job> {
+    let defaulted = args.model.is_none();
+    let model_path = args
+        .model
+        .unwrap_or_else(|| args.setup.out.join("classifier.mpk"));
+    let card: ModelCard<ClassifierConfig> = saved_model(&model_path, defaulted)?;
+    let images_path = given_or_bundled(args.images, BUNDLED_TEST_IMAGES, "-t")?;
+    let limit = args.setup.limit;
+    let images = load_images(&images_path, limit)?;
+    check_size_fits(&images, &images_path, &card, &model_path)?;
+    let source = format!("the classifier {}", model_path.display());
+    let labels = match &args.labels {
+        None => None,
+        Some(labels_path) => {
+            let labels = load_labels(labels_path, &images, &images_path, limit)?;
+            check_labels_within(labels_path, &labels, card.architecture.classes, &source)?;
+            Some(labels)
+        }
+    };
+    let compute = prepare(&args.setup)?;
+    let job = PredictJob {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+        out: args.setup.out,
+    };
+    Ok(Job::Predict(Box::new(job), compute))
+}
+
+/// An experiment's settings from the flags both training commands share.
+fn setup<K: Kind>(
+    run: RunArgs,
+    base: Hyper<K::Param>,
+    limits: <K::Param as ParamSet>::Limits,
+    sweeps: Sweeps<K::Param>,
+    any_hyper_flag: bool,
+    source: RunSource,
+    save_as: String,
+) -> Setup<K> {
+    Setup {
+        base,
+        limits,
+        plan: plan_of(&run, sweeps, any_hyper_flag),
+        checkpointing: Checkpointing {
+            resume: run.resume,
+            keep: run.keep_checkpoints,
+        },
+        out: run.setup.out,
+        source,
+        save_as,
+    }
+}
+
+/// What to do: the sweeps if any, else one run with `--no-menu`, else the menu (which asks
+/// for the base values when no hyperparameter flag was given).
+fn plan_of<P>(run: &RunArgs, sweeps: Sweeps<P>, any_hyper_flag: bool) -> Plan<P> {
+    if !sweeps.is_empty() {
+        Plan::Sweep {
+            sweeps,
+            shard: run.shard,
+        }
+    } else if run.no_menu {
+        Plan::Once
+    } else {
+        Plan::Menu {
+            prompter: prompt::for_stdin(),
+            ask_base: !any_hyper_flag,
+        }
+    }
+}
+
+/// Make the output folder, proven writable, and pick the device; says on stderr what
+/// `auto` chose and why.
+fn prepare(setup: &SetupArgs) -> Result<Compute> {
+    prepare_output_folder(&setup.out)?;
+    let (compute, note) = device::resolve(setup.device)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    Ok(compute)
+}
+
+fn check_model_name(name: &str) -> Result<(), InputError> {
+    validate_model_name(name).map_err(|e| InputError::new(format!("--save: {e}")))
+}
+
+/// `--shard` divides a sweep's runs: without `--sweep` there is nothing to divide.
+fn check_shard<P>(run: &RunArgs, sweeps: &Sweeps<P>) -> Result<(), InputError> {
+    match run.shard {
+        Some(shard) if sweeps.is_empty() => Err(InputError::new(format!(
+            "--shard {shard} divides the runs of a --sweep: give one (e.g. --sweep filters=16,64)"
+        ))),
+        _ => Ok(()),
+    }
+}
