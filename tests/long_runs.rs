@@ -348,6 +348,35 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
     assert!(!checkpoint(&out).exists(), "removed once recorded");
 }
 
+/// A checkpoint written before the hyperparameter table and `--lr` existed still resumes,
+/// to the losses of an uninterrupted run: `tests/data/before-lr.ckpt` is epoch 1 of 3 of
+/// the tiny run (3 epochs) on the first 300 MNIST test images, given as `imgs.gz`, written
+/// by aelab at commit 640e949.
+#[test]
+fn a_checkpoint_from_before_the_learning_rate_still_resumes() {
+    let (dir, _, _) = common::mnist_folder(300);
+    // The checkpoint names the data as it was given: run from its folder.
+    let run = |out: &str, more: &[&str]| {
+        let args = common::tiny_autoencoder(Path::new("imgs.gz"), Path::new(out));
+        let mut cmd = aelab(&with(&args, &["--epochs", "3", "--no-menu"]));
+        cmd.args(more).current_dir(dir.path());
+        let output = cmd.assert().success();
+        String::from_utf8_lossy(&output.get_output().stdout).to_string()
+    };
+    run("clean", &[]);
+    let checkpoints = dir.path().join("resumed/checkpoints");
+    fs::create_dir_all(&checkpoints).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/before-lr.ckpt");
+    fs::copy(fixture, checkpoints.join("L2_FS3_FL4_E3_B32.ckpt")).unwrap();
+    let stdout = run("resumed", &["--resume"]);
+    assert!(stdout.contains("resuming from epoch 1 of 3"), "{stdout}");
+    let losses = |out: &str| {
+        let row = only_row(&dir.path().join(out));
+        (row.figures.loss.to_bits(), row.figures.val_loss.to_bits())
+    };
+    assert_eq!(losses("resumed"), losses("clean"));
+}
+
 /// The classifier's two stages: killed in stage 1, at the boundary or in stage 2 (each
 /// stage starts its own RMSprop, so which state a resume takes matters), then resumed.
 #[test]
