@@ -123,6 +123,15 @@ impl Compute {
 #[derive(Debug)]
 enum Unavailable {
     /// Not compiled into this binary: the cargo feature that brings it.
+    #[cfg_attr(
+        all(
+            feature = "cuda",
+            feature = "tch",
+            feature = "wgpu",
+            feature = "ndarray"
+        ),
+        allow(dead_code)
+    )]
     NotBuilt { feature: &'static str },
     /// Compiled in, but the device does not answer (only GPU backends say so).
     #[cfg_attr(

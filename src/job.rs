@@ -84,9 +84,7 @@ impl Job {
 }
 
 fn autoencoder(args: AutoencoderArgs) -> Result<Job> {
-    let base = Hyper::new(&args.hyper.given, |p| {
-        unreachable!("{p:?}: the autoencoder's defaults are all fixed")
-    });
+    let base = Hyper::given(&args.hyper.given);
     base.validate(())?;
     check_model_name(&args.save)?;
     let sweeps = parse_sweeps(&args.run.sweep, &base, ())?;

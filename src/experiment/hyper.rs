@@ -357,11 +357,17 @@ impl<P: ParamSet> Hyper<P> {
         }
     }
 
-    /// Every fixed default (a table with derived defaults needs [`Hyper::new`]).
-    pub fn defaults() -> Self {
-        Self::new(&[], |p| {
-            panic!("{:?} has no fixed default: build it with Hyper::new", p)
+    /// The values `given`, the fixed defaults for the rest (a table with derived defaults
+    /// needs [`Hyper::new`]).
+    pub fn given(given: &[(P, Value)]) -> Self {
+        Self::new(given, |p| {
+            panic!("{p:?} has no fixed default: give its value, or use Hyper::new")
         })
+    }
+
+    /// Every fixed default.
+    pub fn defaults() -> Self {
+        Self::given(&[])
     }
 
     fn index(param: P) -> usize {

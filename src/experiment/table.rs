@@ -232,7 +232,7 @@ fn parse_row<K: Kind>(
         };
         given.push((param, value));
     }
-    let hyper = Hyper::new(&given, |_| unreachable!("every value was read"));
+    let hyper = Hyper::given(&given);
     let metrics = K::Metrics::PANELS
         .iter()
         .map(|panel| Ok((number(panel.columns.0)?, number(panel.columns.1)?)))
