@@ -13,7 +13,7 @@ use aelab::data::idx;
 use aelab::experiment::hyper::Hyper;
 use aelab::experiment::kinds::AutoencoderParam;
 use aelab::train::autoencoder::reconstruction_loss;
-use aelab::train::checkpoint::{Checkpoint, Identity, Position, record_bytes};
+use aelab::train::checkpoint::{Checkpoint, Identity, Position, Records, record_bytes};
 use aelab::train::{LEARNING_RATE, NoMetrics, rmsprop};
 use burn::module::Module;
 use burn::optim::{GradientsParams, Optimizer};
@@ -44,6 +44,8 @@ fn benches(c: &mut Criterion) {
         history: vec![],
         rng: Rng::new(13),
         order: (0..48_000).collect(),
+        stages: vec![],
+        stage: None,
     };
 
     let mut group = c.benchmark_group(format!("{BACKEND}_checkpoint_L4_FS3_FL32"));
@@ -51,10 +53,13 @@ fn benches(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("save", |b| {
         b.iter(|| {
-            let weights = record_bytes::<Train, _>(model.clone().into_record());
-            let state = record_bytes::<Train, _>(optimizer.to_record());
+            let records = Records {
+                model: record_bytes::<Train, _>(model.clone().into_record()),
+                optimizer: record_bytes::<Train, _>(optimizer.to_record()),
+                best: None,
+            };
             checkpoint
-                .save(&position, &weights, &state)
+                .save(&position, &records)
                 .expect("checkpoint written");
         })
     });

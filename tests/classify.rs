@@ -10,9 +10,10 @@ use aelab::data::dataset::Split;
 use aelab::experiment::kinds::ClassifierParam;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, Encoder};
-use aelab::train::classifier::{Labelled, LossKind, Stage, Trainer, train_classifier};
+use aelab::train::classifier::{FineTuning, Labelled, LossKind, Stage, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
+use aelab::train::stage::Controls;
 use aelab::train::{Schedule, TrainError};
 use assert_cmd::Command;
 use burn::backend::{Autodiff, Flex};
@@ -75,8 +76,17 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         batch_size: 32,
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
+        controls: Controls::REPORT,
     };
-    let mut trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
+    let mut trainer = Trainer::new(
+        data,
+        &split,
+        10,
+        schedule,
+        FineTuning::like(&schedule),
+        LossKind::CrossEntropy,
+        &device,
+    );
     let model = trainer.stage(model, Stage::Frozen, &mut Silent).unwrap();
     assert_eq!(bytes_of(model.encoder.clone()), encoder_before);
     assert_ne!(bytes_of(model.head.clone()), head_before, "the head trains");
@@ -119,8 +129,17 @@ fn a_nan_loss_stops_training_naming_the_epoch() {
         batch_size: 32,
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
+        controls: Controls::REPORT,
     };
-    let trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, &device);
+    let trainer = Trainer::new(
+        data,
+        &split,
+        10,
+        schedule,
+        FineTuning::like(&schedule),
+        LossKind::CrossEntropy,
+        &device,
+    );
     let err = train_classifier(trainer, model, &config(10), &mut Silent)
         .err()
         .expect("a NaN model cannot train");
@@ -157,6 +176,7 @@ fn train_on_mnist(
             batch_size: 16,
             seed: 13,
             learning_rate: aelab::train::LEARNING_RATE,
+            controls: Controls::REPORT,
         },
         Start::fresh(),
         &device,
@@ -168,6 +188,7 @@ fn train_on_mnist(
         batch_size: 16,
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
+        controls: Controls::REPORT,
     };
     let config = config(10);
     let model = config.on_encoder(autoencoder.model.encoder, 13, &device);
@@ -175,7 +196,15 @@ fn train_on_mnist(
         images: &images,
         labels: &labels,
     };
-    let trainer = Trainer::new(data, &split, 10, schedule, loss, &device);
+    let trainer = Trainer::new(
+        data,
+        &split,
+        10,
+        schedule,
+        FineTuning::like(&schedule),
+        loss,
+        &device,
+    );
     train_classifier(trainer, model, &config, &mut Silent)
         .unwrap()
         .history

@@ -10,6 +10,7 @@ use aelab::model::batch_norm::BatchNorm2d;
 use aelab::model::{AutoencoderConfig, ModelBackend, TrainBackend};
 use aelab::train::Schedule;
 use aelab::train::classifier::Labelled;
+use aelab::train::stage::Controls;
 use burn::backend::libtorch::LibTorchDevice;
 use burn::backend::{Autodiff, Flex, LibTorch};
 use burn::module::AutodiffModule;
@@ -41,6 +42,7 @@ const SCHEDULE: Schedule = Schedule {
     batch_size: 32,
     seed: 13,
     learning_rate: aelab::train::LEARNING_RATE,
+    controls: Controls::REPORT,
 };
 
 const CPU: LibTorchDevice = LibTorchDevice::Cpu;

@@ -11,6 +11,7 @@ use aelab::train::Schedule;
 use aelab::train::autoencoder::{AutoencoderRun, train_autoencoder};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
+use aelab::train::stage::Controls;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::Tensor;
@@ -34,6 +35,7 @@ fn train_tiny(
         batch_size: 32,
         seed,
         learning_rate: aelab::train::LEARNING_RATE,
+        controls: Controls::REPORT,
     };
     train_autoencoder::<Train>(
         images,

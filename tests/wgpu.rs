@@ -12,6 +12,7 @@ use aelab::device::{Compute, DeviceRequest, resolve};
 use aelab::model::ConvStack;
 use aelab::train::Schedule;
 use aelab::train::classifier::Labelled;
+use aelab::train::stage::Controls;
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Flex, Wgpu};
 use common::backends::{self, Agreement, assert_each_close};
@@ -32,6 +33,7 @@ const SCHEDULE: Schedule = Schedule {
     batch_size: 16,
     seed: 13,
     learning_rate: aelab::train::LEARNING_RATE,
+    controls: Controls::REPORT,
 };
 
 /// After two training steps. The two backends sum in other orders (the GPU kernels in

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use burn::module::AutodiffModule;
 
 use super::graphs;
-use super::kinds::{ClassifierKind, ClassifierParam, Kind};
+use super::kinds::{ClassifierKind, ClassifierParam};
 use super::lab::{self, Context, HyperOf, Lab, RunOf};
 use super::plan::Setup;
 use super::prompt::{Prompter, Reply};
@@ -129,11 +129,13 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
     ) -> Result<RunOf<Self>, TrainError> {
         let config = self.config(hyper);
         let seed = self.context.source.seed;
+        let (schedule, fine_tuning) = hyper.schedule(seed);
         let mut trainer = Trainer::new(
             self.train,
             &self.split,
             self.classes,
-            hyper.schedule(seed),
+            schedule,
+            fine_tuning,
             self.loss,
             &self.device,
         );
@@ -184,7 +186,7 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
             &hyper.run_name(),
             &self.context.loss_name,
             &run.history,
-            ClassifierKind::stage_boundary(&run.schedule),
+            run.stage_boundary(),
         )
     }
 }

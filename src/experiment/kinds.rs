@@ -12,7 +12,8 @@ use crate::exit::InputError;
 use crate::model::AutoencoderConfig;
 use crate::model::classifier::MAX_FC_UNITS;
 use crate::model::encoder::POOLED_LAYERS;
-use crate::train::classifier::LossKind;
+use crate::train::classifier::{FineTuneNorm, FineTuning, LossKind};
+use crate::train::stage::{self, Controls, Decay};
 use crate::train::{Accuracy, Figures, LEARNING_RATE, Metrics, NoMetrics, Schedule};
 
 /// One kind of experiment, as its tables, graphs and checkpoints know it.
@@ -32,8 +33,8 @@ pub trait Kind: 'static {
     /// The per-epoch curves of the run `run_name`: one file each for the loss and each
     /// panel of the metrics, in that order.
     fn curve_files(run_name: &str) -> Vec<String>;
-    /// The epochs of the first stage when training has two.
-    fn stage_boundary(schedule: &Schedule) -> Option<usize>;
+    /// Each stage's columns for its best and its last epoch.
+    const STAGE_COLUMNS: &'static [(&'static str, &'static str)];
     /// The loss function as axis titles name it, for rows from `source`.
     fn loss_name(source: &SourceColumns) -> String;
 }
@@ -129,6 +130,95 @@ const LEARNING_RATE_PARAM: Param = Param {
     origin: Origin::Added,
 };
 
+/// A hyperparameter aelab added, with its values and default.
+#[allow(clippy::too_many_arguments)]
+const fn added(
+    flag: &'static str,
+    label: &'static str,
+    abbrev: &'static str,
+    column: &'static str,
+    value_name: &'static str,
+    help: &'static str,
+    values: Values,
+    default: Value,
+) -> Param {
+    Param {
+        flag,
+        label,
+        abbrev,
+        column,
+        value_name,
+        help,
+        values,
+        default: DefaultValue::Fixed(default),
+        origin: Origin::Added,
+    }
+}
+
+const RATE_SCHEDULES: &[&str] = &["constant", "plateau", "cosine"];
+const KEPT_EPOCHS: &[&str] = &["last", "best"];
+const FINE_TUNE_NORMS: &[&str] = &["batch", "running"];
+
+/// Entries the same in both tables: how the rate moves, which epoch is kept, when a stage
+/// stops early.
+const LR_SCHEDULE_PARAM: Param = added(
+    "lr-schedule",
+    "LR schedule",
+    "SCH",
+    "LR_Schedule",
+    "NAME",
+    "How the learning rate moves in each stage: constant; plateau (times --plateau-factor \
+     after --plateau-patience epochs without a lower val_loss, as Keras' ReduceLROnPlateau); \
+     cosine (decays to near 0 over the stage)",
+    Values::Choice(RATE_SCHEDULES),
+    Value::Choice("constant"),
+);
+const PLATEAU_FACTOR_PARAM: Param = added(
+    "plateau-factor",
+    "Plateau factor",
+    "PF",
+    "Plateau_Factor",
+    "F",
+    "What --lr-schedule plateau multiplies the rate by",
+    Values::Decimal {
+        low: Bound::Excluded(0.0),
+        high: Bound::Excluded(1.0),
+        log: false,
+    },
+    Value::Decimal(0.5),
+);
+const PLATEAU_PATIENCE_PARAM: Param = added(
+    "plateau-patience",
+    "Plateau patience",
+    "PP",
+    "Plateau_Patience",
+    "N",
+    "Epochs without a lower val_loss before --lr-schedule plateau lowers the rate",
+    Values::Whole { min: 1, max: None },
+    Value::Whole(2),
+);
+const KEEP_PARAM: Param = added(
+    "keep",
+    "Kept epoch",
+    "K",
+    "Keep",
+    "WHICH",
+    "The epoch whose weights each stage ends with, and that is saved, recorded and \
+     tested: last, or best (by val_loss for the autoencoder, val_accuracy for the classifier)",
+    Values::Choice(KEPT_EPOCHS),
+    Value::Choice("last"),
+);
+const PATIENCE_PARAM: Param = added(
+    "patience",
+    "Patience",
+    "P",
+    "Patience",
+    "N",
+    "End a stage after N epochs without a better validation figure (0: never)",
+    Values::Whole { min: 0, max: None },
+    Value::Whole(0),
+);
+
 /// The batch size's entry, the same in both tables.
 const BATCH_SIZE_PARAM: Param = Param::whole(
     "batch-size",
@@ -154,6 +244,11 @@ param_table! {
         Epochs = Param::whole("epochs", "Epochs", "E", "Epochs", "E", "Training epochs", 100),
         BatchSize = BATCH_SIZE_PARAM,
         LearningRate = LEARNING_RATE_PARAM,
+        LrSchedule = LR_SCHEDULE_PARAM,
+        PlateauFactor = PLATEAU_FACTOR_PARAM,
+        PlateauPatience = PLATEAU_PATIENCE_PARAM,
+        Keep = KEEP_PARAM,
+        Patience = PATIENCE_PARAM,
     }
 }
 
@@ -188,7 +283,40 @@ impl Hyper<AutoencoderParam> {
             batch_size: self.whole(BatchSize),
             seed,
             learning_rate: self.decimal(LearningRate),
+            controls: controls(
+                self.choice(LrSchedule),
+                self.decimal(PlateauFactor),
+                self.whole(PlateauPatience),
+                self.choice(Keep),
+                self.whole(Patience),
+            ),
         }
+    }
+}
+
+/// The stage controls the table's entries name.
+fn controls(
+    schedule: &str,
+    factor: f64,
+    plateau_patience: usize,
+    keep: &str,
+    patience: usize,
+) -> Controls {
+    Controls {
+        decay: match schedule {
+            "plateau" => Decay::Plateau {
+                factor,
+                patience: plateau_patience,
+            },
+            "cosine" => Decay::Cosine,
+            _ => Decay::Constant,
+        },
+        keep: if keep == "best" {
+            stage::Keep::Best
+        } else {
+            stage::Keep::Last
+        },
+        patience: (patience > 0).then_some(patience),
     }
 }
 
@@ -208,6 +336,18 @@ param_table! {
             "Epochs of each stage: encoder frozen, then everything", 20),
         BatchSize = BATCH_SIZE_PARAM,
         LearningRate = LEARNING_RATE_PARAM,
+        FineTuneLr = added("fine-tune-lr", "Fine-tuning learning rate", "FTLR", "Fine_Tune_LR",
+            "RATE", "RMSprop's learning rate while everything trains (stage 2)",
+            LEARNING_RATE_PARAM.values, Value::Decimal(LEARNING_RATE)),
+        FineTuneBn = added("fine-tune-bn", "Fine-tuning BatchNorm", "FTBN", "Fine_Tune_BN",
+            "STATS", "What the encoder's BatchNorm normalises with in stage 2: batch (each \
+            batch's statistics) or running (the autoencoder's, kept: Keras' inference mode)",
+            Values::Choice(FINE_TUNE_NORMS), Value::Choice("batch")),
+        LrSchedule = LR_SCHEDULE_PARAM,
+        PlateauFactor = PLATEAU_FACTOR_PARAM,
+        PlateauPatience = PLATEAU_PATIENCE_PARAM,
+        Keep = KEEP_PARAM,
+        Patience = PATIENCE_PARAM,
     }
 }
 
@@ -242,14 +382,30 @@ impl Hyper<ClassifierParam> {
         Self::new(given, |_| Value::Whole(depth.0))
     }
 
-    pub fn schedule(&self, seed: u64) -> Schedule {
+    /// Both stages' schedule, and how the second differs.
+    pub fn schedule(&self, seed: u64) -> (Schedule, FineTuning) {
         use ClassifierParam::*;
-        Schedule {
+        let schedule = Schedule {
             epochs: self.whole(Epochs),
             batch_size: self.whole(BatchSize),
             seed,
             learning_rate: self.decimal(LearningRate),
-        }
+            controls: controls(
+                self.choice(LrSchedule),
+                self.decimal(PlateauFactor),
+                self.whole(PlateauPatience),
+                self.choice(Keep),
+                self.whole(Patience),
+            ),
+        };
+        let fine_tuning = FineTuning {
+            learning_rate: self.decimal(FineTuneLr),
+            norm: match self.choice(FineTuneBn) {
+                "running" => FineTuneNorm::Running,
+                _ => FineTuneNorm::Batch,
+            },
+        };
+        (schedule, fine_tuning)
     }
 }
 
@@ -269,13 +425,10 @@ impl Kind for AutoencoderKind {
         SourceColumn::Device,
     ];
     const SAVED_NOUN: &'static str = "model";
+    const STAGE_COLUMNS: &'static [(&'static str, &'static str)] = &[("Best_Epoch", "Last_Epoch")];
 
     fn curve_files(run_name: &str) -> Vec<String> {
         vec![format!("{run_name}_curves.png")]
-    }
-
-    fn stage_boundary(_: &Schedule) -> Option<usize> {
-        None
     }
 
     fn loss_name(_: &SourceColumns) -> String {
@@ -301,6 +454,11 @@ impl Kind for ClassifierKind {
         SourceColumn::Device,
     ];
     const SAVED_NOUN: &'static str = "classifier";
+    /// Stage 1 (encoder frozen), then stage 2, numbered across the run.
+    const STAGE_COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("Best_Epoch_1", "Last_Epoch_1"),
+        ("Best_Epoch_2", "Last_Epoch_2"),
+    ];
 
     /// The latest run's, with the original report's names.
     fn curve_files(_: &str) -> Vec<String> {
@@ -308,10 +466,6 @@ impl Kind for ClassifierKind {
             "Training_and_validation_loss.png".into(),
             "Training_and_validation_accuracy.png".into(),
         ]
-    }
-
-    fn stage_boundary(schedule: &Schedule) -> Option<usize> {
-        Some(schedule.epochs)
     }
 
     /// The loss as `--loss` spells it in the table, named as training runs name it.

@@ -96,7 +96,7 @@ mod tests {
     use super::*;
     use crate::data::dataset::Rng;
     use crate::train::NoMetrics;
-    use crate::train::checkpoint::{Identity, Position};
+    use crate::train::checkpoint::{Identity, Position, Records};
 
     /// Answers every confirmation with `answer`.
     struct Always(bool);
@@ -128,8 +128,15 @@ mod tests {
             history: vec![],
             rng: Rng::new(1),
             order: vec![0],
+            stages: vec![],
+            stage: None,
         };
-        mine.save(&position, b"m", b"o").unwrap();
+        let records = Records {
+            model: b"m".to_vec(),
+            optimizer: b"o".to_vec(),
+            best: None,
+        };
+        mine.save(&position, &records).unwrap();
         let policy = Checkpointing::default();
         assert!(
             policy

@@ -121,7 +121,7 @@ fn train_and_record<L: Lab>(
         &name,
         &context.loss_name,
         &run.history,
-        <L::Kind as Kind>::stage_boundary(&run.schedule),
+        run.stage_boundary(),
     )?;
     let metrics: String = <MetricsOf<L> as Recorded>::PANELS
         .iter()

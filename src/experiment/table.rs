@@ -17,7 +17,8 @@ use super::kinds::{Kind, ParamOf, Recorded};
 use super::source::{RunSource, SourceColumn, SourceColumns};
 use crate::error::{Error, InputError, WriteError};
 use crate::fsutil;
-use crate::train::Figures;
+use crate::train::stage::StageEnd;
+use crate::train::{Figures, MAX_STAGES};
 
 /// A row of kind `K`'s results table.
 pub struct Row<K: Kind> {
@@ -75,6 +76,7 @@ impl<K: Kind> Row<K> {
                 val_loss: f32_precision(figures.val_loss),
                 metrics: K::Metrics::from_values(&metrics),
                 train_seconds: seconds(figures.train_seconds),
+                stages: figures.stages,
             },
             source: SourceColumns::from(source),
         }
@@ -137,6 +139,8 @@ enum Column<P> {
     ValLoss,
     /// Panel `i` of the metrics: its training (`false`) or validation (`true`) value.
     Metric(usize, bool),
+    /// Stage `i`'s best (`false`) or last (`true`) epoch.
+    Stage(usize, bool),
     Source(SourceColumn),
 }
 
@@ -154,6 +158,10 @@ fn columns<K: Kind>() -> Vec<(String, Column<ParamOf<K>>)> {
     for (i, panel) in K::Metrics::PANELS.iter().enumerate() {
         columns.push((panel.columns.0.into(), Column::Metric(i, false)));
         columns.push((panel.columns.1.into(), Column::Metric(i, true)));
+    }
+    for (i, (best, last)) in K::STAGE_COLUMNS.iter().enumerate() {
+        columns.push((best.to_string(), Column::Stage(i, false)));
+        columns.push((last.to_string(), Column::Stage(i, true)));
     }
     columns.extend(params(Origin::Added));
     columns.extend(
@@ -182,6 +190,9 @@ fn cells<K: Kind>(row: &Row<K>) -> Vec<Cell> {
             Column::Metric(i, valid) => {
                 let (train, validation) = (K::Metrics::PANELS[i].value)(&f.metrics);
                 Cell::Decimal(if valid { validation } else { train })
+            }
+            Column::Stage(i, last) => {
+                Cell::whole(f.stages[i].map(|end| if last { end.last } else { end.best } as u64))
             }
             Column::Source(c) => match c {
                 SourceColumn::Data => Cell::text(&s.data),
@@ -237,11 +248,21 @@ fn parse_row<K: Kind>(
         .iter()
         .map(|panel| Ok((number(panel.columns.0)?, number(panel.columns.1)?)))
         .collect::<Result<Vec<_>, String>>()?;
+    let mut stages = [None; MAX_STAGES];
+    for (slot, (best, last)) in stages.iter_mut().zip(K::STAGE_COLUMNS) {
+        if let (Some(best), Some(last)) = (optional_whole(best)?, optional_whole(last)?) {
+            *slot = Some(StageEnd {
+                best: best as usize,
+                last: last as usize,
+            });
+        }
+    }
     let figures = Figures {
         loss: number("Loss")?,
         val_loss: number("Val_Loss")?,
         metrics: K::Metrics::from_values(&metrics),
         train_seconds: number("Train_Time")?,
+        stages,
     };
     let header = |c: SourceColumn| c.header();
     let source = SourceColumns {
@@ -406,6 +427,13 @@ mod tests {
             val_loss,
             metrics: NoMetrics,
             train_seconds: 12.345,
+            stages: [
+                Some(StageEnd {
+                    best: 90,
+                    last: 100,
+                }),
+                None,
+            ],
         };
         Row::new(&hyper(filters), &figures, &source())
     }
@@ -431,9 +459,9 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Learning_Rate,Data,Images,Seed,Device",
-                "4,3,32,100,64,12.35,0.01,0.1,0.001,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
-                "4,3,16,100,64,12.35,0.01,0.2,0.001,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Device",
+                "4,3,32,100,64,12.35,0.01,0.1,90,100,0.001,constant,0.5,2,last,0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+                "4,3,16,100,64,12.35,0.01,0.2,90,100,0.001,constant,0.5,2,last,0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
             ]
         );
     }
@@ -483,6 +511,7 @@ mod tests {
             loss: 0.1,
             val_loss: 0.2,
             metrics: Accuracy { train: 0.9, valid },
+            stages: [None; MAX_STAGES],
         };
         let base = Hyper::<ClassifierParam>::on_encoder(&[], EncoderDepth(4));
         let add = |hyper: &Hyper<ClassifierParam>, valid| {
@@ -500,7 +529,7 @@ mod tests {
         );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Learning_Rate,Data,Images,Seed,Loss_Function,Encoder,Device\n"
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Best_Epoch_1,Last_Epoch_1,Best_Epoch_2,Last_Epoch_2,Learning_Rate,Fine_Tune_LR,Fine_Tune_BN,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Loss_Function,Encoder,Device\n"
         ));
         assert_eq!(read_rows::<ClassifierKind>(&path).unwrap(), rows);
     }

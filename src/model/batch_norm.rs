@@ -40,10 +40,16 @@ impl<B: ModelBackend> BatchNorm2d<B> {
         if B::ad_enabled(&x.device()) {
             self.forward_train(x)
         } else {
-            let mean = self.running_mean.value().unsqueeze_dims(&[0, 2, 3]);
-            let var = self.running_var.value().unsqueeze_dims(&[0, 2, 3]);
-            self.normalize(x, mean, var)
+            self.forward_on_running_statistics(x)
         }
+    }
+
+    /// The running statistics, left as they are, while training too (the scale and shift
+    /// still get gradients): Keras' BatchNorm in inference mode.
+    pub fn forward_on_running_statistics(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let mean = self.running_mean.value().unsqueeze_dims(&[0, 2, 3]);
+        let var = self.running_var.value().unsqueeze_dims(&[0, 2, 3]);
+        self.normalize(x, mean, var)
     }
 
     fn forward_train(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {

@@ -39,6 +39,12 @@ impl<B: ModelBackend> ConvBlock<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.norm.forward(relu(convolve(&self.conv, x)))
     }
+
+    /// The same with BatchNorm on its running statistics while training too.
+    pub fn forward_on_running_statistics(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let x = relu(convolve(&self.conv, x));
+        self.norm.forward_on_running_statistics(x)
+    }
 }
 
 /// `conv.forward(x)`, on flex (and CUDA) with the bias added here rather than inside the

@@ -35,9 +35,28 @@ impl<B: ModelBackend> Encoder<B> {
     }
 
     /// Run only the first `count` blocks (the classifier may use fewer than all).
-    pub fn forward_blocks(&self, mut x: Tensor<B, 4>, count: usize) -> Tensor<B, 4> {
+    pub fn forward_blocks(&self, x: Tensor<B, 4>, count: usize) -> Tensor<B, 4> {
+        self.through_blocks(x, count, ConvBlock::forward)
+    }
+
+    /// Every block with BatchNorm on its running statistics, while training too (a
+    /// classifier's encoder fine-tuned in inference mode).
+    pub fn forward_on_running_statistics(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.through_blocks(
+            x,
+            self.blocks.len(),
+            ConvBlock::forward_on_running_statistics,
+        )
+    }
+
+    fn through_blocks(
+        &self,
+        mut x: Tensor<B, 4>,
+        count: usize,
+        block_forward: impl Fn(&ConvBlock<B>, Tensor<B, 4>) -> Tensor<B, 4>,
+    ) -> Tensor<B, 4> {
         for (i, block) in self.blocks.iter().take(count).enumerate() {
-            x = block.forward(x);
+            x = block_forward(block, x);
             if i < POOLED_LAYERS {
                 x = self.pool.forward(x);
             }

@@ -26,7 +26,7 @@ pub fn train_autoencoder<B: TrainBackend>(
     device: &B::Device,
     progress: &mut dyn Progress,
 ) -> Result<AutoencoderRun<B>, TrainError> {
-    let mut epochs = Epochs::new(&split.train, schedule, schedule.epochs, start.checkpoint);
+    let mut epochs = Epochs::new(&split.train, schedule, &[schedule.epochs], start.checkpoint);
     let model = match start.resume {
         Some(saved) => epochs.resume(saved, config.init::<B>(device), device)?,
         None => init_seeded::<_, B>(config, schedule.seed, device),
@@ -36,12 +36,14 @@ pub fn train_autoencoder<B: TrainBackend>(
         valid: &split.valid,
         device,
     };
-    let model = epochs.run(&mut steps, model, 0..schedule.epochs, device, progress)?;
+    let rate = schedule.learning_rate;
+    let model = epochs.run(&mut steps, model, 0, rate, device, progress)?;
     Ok(AutoencoderRun {
         config: *config,
         schedule: *schedule,
         train_seconds: epochs.seconds(),
         history: epochs.history,
+        stages: epochs.stages,
         model,
     })
 }

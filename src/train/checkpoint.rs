@@ -5,7 +5,8 @@
 //!
 //! One file, so that a kill at any moment leaves the previous checkpoint or the new one,
 //! never a mix: `AELABCKPT1\n`, the header's length (8 bytes, little-endian), the header
-//! (JSON), then the model's and the optimizer's records (burn's named MessagePack).
+//! (JSON), then the model's and the optimizer's records (burn's named MessagePack), and
+//! the stage's best weights so far when it keeps its best epoch.
 
 use std::fs;
 use std::io::Read;
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::EpochStats;
+use super::stage::{StageEnd, StageState};
 use crate::data::dataset::Rng;
 use crate::exit::{InputError, WriteError};
 use crate::fsutil;
@@ -65,6 +67,12 @@ pub struct Position<M> {
     /// The shuffling generator and the order it left the training images in.
     pub rng: Rng,
     pub order: Vec<usize>,
+    /// The stages finished, and the one in progress (its rate, best epoch, patience).
+    /// Checkpoints written before aelab had these ran every stage to its end.
+    #[serde(default)]
+    pub stages: Vec<StageEnd>,
+    #[serde(default)]
+    pub stage: Option<StageState>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -73,6 +81,16 @@ struct Header<M> {
     position: Position<M>,
     model_bytes: usize,
     optimizer_bytes: usize,
+    #[serde(default)]
+    best_bytes: usize,
+}
+
+/// A checkpoint's records, as bytes: the model, the optimizer's state, and the stage's best
+/// weights so far when it keeps its best epoch.
+pub struct Records {
+    pub model: Vec<u8>,
+    pub optimizer: Vec<u8>,
+    pub best: Option<Vec<u8>>,
 }
 
 /// A run's checkpoint file and the identity it must have.
@@ -88,6 +106,7 @@ pub struct Saved<M> {
     pub position: Position<M>,
     pub model: Vec<u8>,
     pub optimizer: Vec<u8>,
+    pub best: Option<Vec<u8>>,
 }
 
 /// What is at a run's checkpoint path before the run starts.
@@ -146,23 +165,25 @@ impl Checkpoint {
     pub fn save<M: Serialize + Clone>(
         &self,
         position: &Position<M>,
-        model: &[u8],
-        optimizer: &[u8],
+        records: &Records,
     ) -> Result<(), WriteError> {
+        let best: &[u8] = records.best.as_deref().unwrap_or_default();
         let header = Header {
             identity: self.identity.clone(),
             position: position.clone(),
-            model_bytes: model.len(),
-            optimizer_bytes: optimizer.len(),
+            model_bytes: records.model.len(),
+            optimizer_bytes: records.optimizer.len(),
+            best_bytes: best.len(),
         };
         let header = serde_json::to_vec(&header).expect("a checkpoint header always serialises");
-        let mut bytes =
-            Vec::with_capacity(MAGIC.len() + 8 + header.len() + model.len() + optimizer.len());
+        let records_length = records.model.len() + records.optimizer.len() + best.len();
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 8 + header.len() + records_length);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&(header.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&header);
-        bytes.extend_from_slice(model);
-        bytes.extend_from_slice(optimizer);
+        bytes.extend_from_slice(&records.model);
+        bytes.extend_from_slice(&records.optimizer);
+        bytes.extend_from_slice(best);
         let cannot = |e: std::io::Error| WriteError::new(&self.path, "write checkpoint", e);
         if let Some(folder) = self.path.parent() {
             fs::create_dir_all(folder).map_err(cannot)?;
@@ -220,14 +241,16 @@ impl Checkpoint {
         if let Some(why) = header.identity.difference(&self.identity) {
             return Err(self.problem(&format!("not this run's checkpoint: {why}")));
         }
-        if rest.len() != header.model_bytes + header.optimizer_bytes {
+        if rest.len() != header.model_bytes + header.optimizer_bytes + header.best_bytes {
             return Err(self.problem("damaged checkpoint: its records are cut short"));
         }
+        let best = rest.split_off(header.model_bytes + header.optimizer_bytes);
         let optimizer = rest.split_off(header.model_bytes);
         Ok(Saved {
             position: header.position,
             model: rest,
             optimizer,
+            best: (!best.is_empty()).then_some(best),
         })
     }
 
@@ -290,6 +313,16 @@ mod tests {
             history: vec![],
             rng: Rng::new(7),
             order: vec![3, 1, 2],
+            stages: vec![],
+            stage: None,
+        }
+    }
+
+    fn records(best: Option<&[u8]>) -> Records {
+        Records {
+            model: b"model".to_vec(),
+            optimizer: b"optim".to_vec(),
+            best: best.map(<[u8]>::to_vec),
         }
     }
 
@@ -298,7 +331,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mine = Checkpoint::in_folder(dir.path(), "L2_FS3_FL4_E4_B32", identity("13"));
         assert_eq!(mine.find().unwrap(), OnDisk::Nothing);
-        mine.save(&position(), b"model", b"optim").unwrap();
+        mine.save(&position(), &records(None)).unwrap();
         assert_eq!(
             mine.find().unwrap(),
             OnDisk::Resumable { done: 2, total: 4 }
@@ -309,6 +342,11 @@ mod tests {
             (saved.model.as_slice(), saved.optimizer.as_slice()),
             (&b"model"[..], &b"optim"[..])
         );
+        assert_eq!(saved.best, None);
+        mine.save(&position(), &records(Some(b"best"))).unwrap();
+        let saved = mine.load::<NoMetrics>().unwrap();
+        assert_eq!(saved.optimizer, b"optim");
+        assert_eq!(saved.best.as_deref(), Some(&b"best"[..]));
 
         let other = Checkpoint {
             identity: identity("7"),
@@ -325,7 +363,7 @@ mod tests {
             .path()
             .join("checkpoints/.partial-1-L2_FS3_FL4_E4_B32.ckpt");
         fs::write(&killed, b"half a checkpoint").unwrap();
-        mine.save(&position(), b"model", b"optim").unwrap();
+        mine.save(&position(), &records(None)).unwrap();
         assert!(!killed.exists());
 
         mine.remove().unwrap();
@@ -336,7 +374,7 @@ mod tests {
     fn a_damaged_checkpoint_is_refused_in_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let mine = Checkpoint::in_folder(dir.path(), "run", identity("13"));
-        mine.save(&position(), b"model", b"optim").unwrap();
+        mine.save(&position(), &records(None)).unwrap();
         let bytes = fs::read(&mine.path).unwrap();
         fs::write(&mine.path, &bytes[..bytes.len() - 3]).unwrap();
         let err = mine.load::<NoMetrics>().err().unwrap().0;

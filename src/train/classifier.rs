@@ -1,6 +1,8 @@
 //! Training the classifier in two stages, as the original report did: first the head alone on a frozen
 //! encoder (no gradients, BatchNorm in inference mode with its statistics kept), then the
-//! whole network. Each stage gets a fresh RMSprop, as Keras does when a model is recompiled.
+//! whole network, at its own learning rate and with the encoder's BatchNorm on batch
+//! statistics (the report's) or kept in inference mode (Keras' fine-tuning advice). Each
+//! stage gets a fresh RMSprop, as Keras does when a model is recompiled.
 
 use std::fmt;
 use std::str::FromStr;
@@ -87,8 +89,34 @@ impl Stage {
     }
 }
 
-/// A finished two-stage run: its history holds both stages' epochs, the first
-/// `schedule.epochs` of them stage 1.
+/// What BatchNorm normalises with while the whole network trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FineTuneNorm {
+    /// Each batch's statistics, updating the running ones (the original report's).
+    Batch,
+    /// The running statistics the autoencoder learnt, left as they are; the scales and
+    /// shifts still train (Keras' advice for fine-tuning).
+    Running,
+}
+
+/// How the second stage, everything training, differs from the first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FineTuning {
+    pub learning_rate: f64,
+    pub norm: FineTuneNorm,
+}
+
+impl FineTuning {
+    /// As the original report fine-tuned: at stage 1's rate, on batch statistics.
+    pub fn like(schedule: &Schedule) -> Self {
+        Self {
+            learning_rate: schedule.learning_rate,
+            norm: FineTuneNorm::Batch,
+        }
+    }
+}
+
+/// A finished two-stage run: its history holds both stages' epochs, stage 1's first.
 pub type ClassifierRun<B> = Run<ClassifierConfig, Accuracy, Classifier<B>>;
 
 /// Train a classifier with `trainer`'s data and schedule: `schedule.epochs` epochs with
@@ -106,6 +134,7 @@ pub fn train_classifier<B: TrainBackend>(
         schedule: trainer.schedule,
         train_seconds: trainer.epochs.seconds(),
         history: trainer.epochs.history,
+        stages: trainer.epochs.stages,
         model,
     })
 }
@@ -116,6 +145,7 @@ pub struct Trainer<'a, B: TrainBackend> {
     epochs: Epochs<Accuracy>,
     steps: Classification<'a, B>,
     schedule: Schedule,
+    fine_tuning: FineTuning,
 }
 
 impl<'a, B: TrainBackend> Trainer<'a, B> {
@@ -124,11 +154,13 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
         split: &'a Split,
         classes: usize,
         schedule: Schedule,
+        fine_tuning: FineTuning,
         loss: LossKind,
         device: &'a B::Device,
     ) -> Self {
+        let plan = [schedule.epochs; 2];
         Self {
-            epochs: Epochs::new(&split.train, &schedule, 2 * schedule.epochs, None),
+            epochs: Epochs::new(&split.train, &schedule, &plan, None),
             steps: Classification {
                 data,
                 valid: &split.valid,
@@ -136,9 +168,11 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
                 loss,
                 device,
                 frozen: None,
+                norm: FineTuneNorm::Batch,
                 correct: Tensor::zeros([1], device),
             },
             schedule,
+            fine_tuning,
         }
     }
 
@@ -170,21 +204,24 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
         stage: Stage,
         progress: &mut dyn Progress,
     ) -> Result<Classifier<B>, TrainError> {
-        let epochs = self.schedule.epochs;
-        let range = match stage {
-            Stage::Frozen => 0..epochs,
-            Stage::Full => epochs..2 * epochs,
+        let (index, rate) = match stage {
+            Stage::Frozen => (0, self.schedule.learning_rate),
+            Stage::Full => (1, self.fine_tuning.learning_rate),
         };
-        if self.epochs.done() >= range.end {
+        if self.epochs.stages.len() > index {
             return Ok(model);
         }
         progress.stage_started(stage.description());
         // The encoder does not change in stage 1, so its inference copy is made once.
         self.steps.frozen = (stage == Stage::Frozen).then(|| model.encoder.valid());
+        self.steps.norm = match stage {
+            Stage::Frozen => FineTuneNorm::Batch,
+            Stage::Full => self.fine_tuning.norm,
+        };
         let device = self.steps.device;
         let trained = self
             .epochs
-            .run(&mut self.steps, model, range, device, progress);
+            .run(&mut self.steps, model, index, rate, device, progress);
         self.steps.frozen = None;
         trained
     }
@@ -199,6 +236,8 @@ struct Classification<'a, B: TrainBackend> {
     device: &'a B::Device,
     /// Stage 1's encoder, in inference mode: it is not trained, so it needs no gradients.
     frozen: Option<Encoder<B::InnerBackend>>,
+    /// What the encoder's BatchNorm normalises with while it trains.
+    norm: FineTuneNorm,
     /// Correct answers so far this epoch, on the device (read once an epoch).
     correct: Tensor<B::InnerBackend, 1>,
 }
@@ -214,7 +253,12 @@ impl<B: TrainBackend> Steps<B> for Classification<'_, B> {
             Some(encoder) => model
                 .head
                 .forward(Tensor::from_inner(encoder.forward(images.inner()))),
-            None => model.forward(images),
+            None => match self.norm {
+                FineTuneNorm::Batch => model.forward(images),
+                FineTuneNorm::Running => model
+                    .head
+                    .forward(model.encoder.forward_on_running_statistics(images)),
+            },
         };
         self.correct =
             self.correct.clone() + correct(scores.clone().inner(), targets.clone().inner());

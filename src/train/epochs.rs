@@ -3,7 +3,6 @@
 //! measures besides it belong to the kind, through [`Steps`] (the idea of burn's
 //! `TrainStep` and `ValidStep`).
 
-use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
@@ -11,16 +10,18 @@ use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::prelude::*;
 
-use super::checkpoint::{Checkpoint, Position, Saved, load_module, record_bytes, record_from};
-use crate::exit::InputError;
-use crate::interrupt::{self, Interrupted};
-
+use super::checkpoint::{
+    Checkpoint, Position, Records, Saved, load_module, record_bytes, record_from,
+};
 use super::progress::{Progress, epoch_line};
+use super::stage::{Controls, Keep, StageEnd, StageState};
 use super::{
     EpochStats, LOSS_READ_INTERVAL, Metrics, SHUFFLE_STREAM, Schedule, TrainError, read_scalar,
     rmsprop,
 };
 use crate::data::dataset::Rng;
+use crate::exit::InputError;
+use crate::interrupt::{self, Interrupted};
 use crate::model::TrainBackend;
 
 /// The model as validation sees it: no gradients, BatchNorm on its running statistics.
@@ -63,46 +64,56 @@ impl<M> Start<M> {
 }
 
 /// The loop's state across epochs, and across the stages of a classifier: the shuffled
-/// order of the training images, the epochs done so far and their figures, the time spent,
-/// and where to checkpoint.
+/// order of the training images, the epochs done so far and their figures, the stages
+/// finished and the one in progress, the time spent, and where to checkpoint.
 pub struct Epochs<M> {
     order: Vec<usize>,
     rng: Rng,
     batch_size: usize,
-    learning_rate: f64,
-    /// Epochs in the whole run, for "epoch 3/40".
+    controls: Controls,
+    /// Epochs planned for each stage.
+    plan: Vec<usize>,
+    /// Epochs planned in the whole run, for "epoch 3/40".
     total: usize,
     done: usize,
     pub history: Vec<EpochStats<M>>,
+    pub stages: Vec<StageEnd>,
+    stage: Option<StageState>,
     /// Training time of earlier parts of a resumed run.
     seconds_before: f64,
     started: Instant,
     checkpoint: Option<Checkpoint>,
-    /// A resumed run's optimizer state, for the stage it stopped in.
+    /// A resumed run's optimizer state and best weights so far, for the stage it stopped in.
     resumed_optimizer: Option<Vec<u8>>,
+    resumed_best: Option<Vec<u8>>,
 }
 
 impl<M: Metrics> Epochs<M> {
-    /// A run of `total` epochs over the training images `train`, shuffled from `schedule`'s
-    /// seed, checkpointed after every epoch if `checkpoint` is given.
+    /// A run of stages of `plan` epochs each over the training images `train`, shuffled
+    /// from `schedule`'s seed, checkpointed after every epoch if `checkpoint` is given.
     pub fn new(
         train: &[usize],
         schedule: &Schedule,
-        total: usize,
+        plan: &[usize],
         checkpoint: Option<Checkpoint>,
     ) -> Self {
+        let total = plan.iter().sum();
         Self {
             order: train.to_vec(),
             rng: Rng::new(schedule.seed ^ SHUFFLE_STREAM),
             batch_size: schedule.batch_size,
-            learning_rate: schedule.learning_rate,
+            controls: schedule.controls,
+            plan: plan.to_vec(),
             total,
             done: 0,
             history: Vec::with_capacity(total),
+            stages: Vec::new(),
+            stage: None,
             seconds_before: 0.0,
             started: Instant::now(),
             checkpoint,
             resumed_optimizer: None,
+            resumed_best: None,
         }
     }
 
@@ -124,10 +135,31 @@ impl<M: Metrics> Epochs<M> {
         self.rng = position.rng;
         self.done = position.epochs_done;
         self.history = position.history;
+        self.stages = position.stages;
+        self.stage = position.stage;
+        if self.stage.is_none() && self.stages.is_empty() {
+            self.stages = self.stages_written_before_controls();
+        }
         self.seconds_before = position.train_seconds;
         self.started = Instant::now();
         self.resumed_optimizer = Some(saved.optimizer);
+        self.resumed_best = saved.best;
         load_module(blank, saved.model, device).map_err(|why| self.damaged(&why))
+    }
+
+    /// A checkpoint from before stages were recorded ran each stage to its planned end
+    /// and kept its last epoch: the stages it finished.
+    fn stages_written_before_controls(&self) -> Vec<StageEnd> {
+        let mut ends = Vec::new();
+        let mut last = 0;
+        for planned in &self.plan {
+            last += planned;
+            if self.done < last {
+                break;
+            }
+            ends.push(StageEnd { best: last, last });
+        }
+        ends
     }
 
     /// Epochs finished so far (in earlier parts of a resumed run too).
@@ -140,27 +172,45 @@ impl<M: Metrics> Epochs<M> {
         self.seconds_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Train `model` through the epochs `stage` (numbered from 0 across the run) that are
-    /// not done yet, with a fresh RMSprop (as Keras starts one for each compile), or the
-    /// checkpoint's when resuming inside the stage.
+    /// Train `model` through what is left of stage `index` (of the plan's), starting at
+    /// `rate`, with a fresh RMSprop (as Keras starts one for each compile), or the
+    /// checkpoint's when resuming inside the stage. The model it returns is the epoch the
+    /// stage keeps (its best or its last).
     pub fn run<B: TrainBackend, S: Steps<B, Metrics = M>>(
         &mut self,
         steps: &mut S,
         mut model: S::Model,
-        stage: Range<usize>,
+        index: usize,
+        rate: f64,
         device: &B::Device,
         progress: &mut dyn Progress,
     ) -> Result<S::Model, TrainError> {
+        if self.stages.len() > index {
+            return Ok(model);
+        }
+        let mut state = match self.stage.take() {
+            Some(state) if state.index == index => state,
+            _ => {
+                let before = self.stages.last().map_or(0, |end| end.last);
+                StageState::new(index, before, self.plan[index], rate)
+            }
+        };
         let mut optimizer = rmsprop().init::<B, S::Model>();
-        let resumed = self.resumed_optimizer.take();
-        if let Some(bytes) =
-            resumed.filter(|_| stage.contains(&self.done) && self.done > stage.start)
-        {
+        let inside = self.done > state.before;
+        if let Some(bytes) = self.resumed_optimizer.take().filter(|_| inside) {
             let record = record_from::<B, _>(bytes, device).map_err(|why| self.damaged(&why))?;
             optimizer = optimizer.load_record(record);
         }
-        while self.done < stage.end {
+        let keep_best = self.controls.keep == Keep::Best;
+        let mut best = match self.resumed_best.take().filter(|_| inside && keep_best) {
+            Some(bytes) => {
+                Some(load_module(model.clone(), bytes, device).map_err(|why| self.damaged(&why))?)
+            }
+            None => None,
+        };
+        while !state.finished(self.done) {
             let started = Instant::now();
+            let rate = state.next_rate(self.controls.decay, self.done);
             self.done += 1;
             let epoch = self.done;
             self.rng.shuffle(&mut self.order);
@@ -171,21 +221,37 @@ impl<M: Metrics> Epochs<M> {
                 let loss = steps.train_step(&model, batch);
                 loss_sum.add(loss.clone().inner(), batch.len());
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                model = optimizer.step(self.learning_rate, model, grads);
+                model = optimizer.step(rate, model, grads);
                 loss_sum.batch_done(progress, index + 1, batches, epoch)?;
             }
             let loss = check_finite(loss_sum.mean(), epoch)?;
             let (val_loss, metrics) = steps.validation_pass(&model.valid(), self.order.len());
+            let val_loss = check_finite(val_loss, epoch)?;
             let stats = EpochStats {
                 epoch,
                 loss,
-                val_loss: check_finite(val_loss, epoch)?,
+                val_loss,
                 metrics,
                 seconds: started.elapsed().as_secs_f64(),
+                learning_rate: Some(rate),
             };
             progress.epoch_finished(&epoch_line(&stats, self.total));
+            let score = metrics.score(val_loss);
+            if state.epoch_done(&self.controls, epoch, val_loss, score) && keep_best {
+                best = Some(model.clone());
+            }
             self.history.push(stats);
-            self.save_checkpoint::<B, _, _>(&model, &optimizer)?;
+            if state.finished(self.done) {
+                let end = state.end(self.done);
+                progress.stage_ended(&stage_line(&end, &state, self.controls.keep));
+                self.stages.push(end);
+                self.stage = None;
+                // The next stage starts from the kept epoch's weights.
+                model = best.take().filter(|_| keep_best).unwrap_or(model);
+            } else {
+                self.stage = Some(state.clone());
+            }
+            self.save_checkpoint::<B, _, _>(&model, &optimizer, best.as_ref())?;
         }
         Ok(model)
     }
@@ -195,6 +261,7 @@ impl<M: Metrics> Epochs<M> {
         &self,
         model: &Model,
         optimizer: &O,
+        best: Option<&Model>,
     ) -> Result<(), TrainError> {
         let Some(checkpoint) = &self.checkpoint else {
             return Ok(());
@@ -206,10 +273,15 @@ impl<M: Metrics> Epochs<M> {
             history: self.history.clone(),
             rng: self.rng.clone(),
             order: self.order.clone(),
+            stages: self.stages.clone(),
+            stage: self.stage.clone(),
         };
-        let model = record_bytes::<B, _>(model.clone().into_record());
-        let optimizer = record_bytes::<B, _>(optimizer.to_record());
-        Ok(checkpoint.save(&position, &model, &optimizer)?)
+        let records = Records {
+            model: record_bytes::<B, _>(model.clone().into_record()),
+            optimizer: record_bytes::<B, _>(optimizer.to_record()),
+            best: best.map(|best| record_bytes::<B, _>(best.clone().into_record())),
+        };
+        Ok(checkpoint.save(&position, &records)?)
     }
 
     fn damaged(&self, why: &str) -> TrainError {
@@ -220,6 +292,26 @@ impl<M: Metrics> Epochs<M> {
             .unwrap_or(Path::new("checkpoint"));
         TrainError::Resume(InputError::new(format!("damaged checkpoint: {why}")).in_file(path))
     }
+}
+
+/// What a stage's end says when it did not simply run its epochs and keep the last.
+fn stage_line(end: &StageEnd, state: &StageState, keep: Keep) -> String {
+    let mut line = String::new();
+    if state.stopped && end.last < state.before + state.planned {
+        line = format!(
+            "stopped early after epoch {}: no better validation figure for {} epochs",
+            end.last, state.since_best
+        );
+    }
+    if end.kept(keep) != end.last {
+        let keeping = format!("kept epoch {}, the best on validation", end.best);
+        line = if line.is_empty() {
+            keeping
+        } else {
+            format!("{line}; {keeping}")
+        };
+    }
+    line
 }
 
 fn check_finite(value: f64, epoch: usize) -> Result<f64, TrainError> {

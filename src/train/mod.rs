@@ -13,6 +13,9 @@ pub mod checkpoint;
 pub mod classifier;
 pub mod epochs;
 pub mod progress;
+pub mod stage;
+
+use stage::{Controls, Keep, Score, StageEnd};
 
 /// Keras' RMSprop defaults, which the original report used: learning rate 0.001, rho 0.9, epsilon 1e-7,
 /// no momentum.
@@ -51,12 +54,18 @@ pub struct EpochStats<M> {
     /// [`NoMetrics`] for the autoencoder, [`Accuracy`] for the classifier.
     pub metrics: M,
     pub seconds: f64,
+    /// The learning rate the epoch trained at (unknown in checkpoints older than it).
+    #[serde(default)]
+    pub learning_rate: Option<f64>,
 }
 
 /// What a kind measures per epoch besides the loss.
 pub trait Metrics: Copy + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned {
     /// Its part of the epoch's summary line (empty for none), e.g. "  accuracy 0.9812".
     fn summary(&self) -> String;
+    /// How good an epoch with these metrics and `val_loss` is on validation, lower better:
+    /// what the best epoch and early stopping go by.
+    fn score(&self, val_loss: f64) -> Score;
 }
 
 /// The autoencoder measures the loss only.
@@ -66,6 +75,11 @@ pub struct NoMetrics;
 impl Metrics for NoMetrics {
     fn summary(&self) -> String {
         String::new()
+    }
+
+    /// The validation loss.
+    fn score(&self, val_loss: f64) -> Score {
+        Score(val_loss, 0.0)
     }
 }
 
@@ -83,38 +97,63 @@ impl Metrics for Accuracy {
             self.train, self.valid
         )
     }
+
+    /// The validation accuracy, then the validation loss among equal accuracies.
+    fn score(&self, val_loss: f64) -> Score {
+        Score(-self.valid, val_loss)
+    }
 }
 
-/// A finished run's figures: its last epoch's, and the wall time of the whole fit with
-/// validation included (the original report's Train_Time). What the results tables and the error
-/// graphs show.
+/// The most stages a run trains in (the classifier's two).
+pub const MAX_STAGES: usize = 2;
+
+/// A finished run's figures: those of the epoch it kept (its last stage's best or last),
+/// how each stage ended, and the wall time of the whole fit with validation included (the
+/// original report's Train_Time). What the results tables and the error graphs show.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Figures<M> {
     pub loss: f64,
     pub val_loss: f64,
     pub metrics: M,
     pub train_seconds: f64,
+    /// Each stage's best and last epoch; unknown in tables older than these columns.
+    pub stages: [Option<StageEnd>; MAX_STAGES],
 }
 
-/// The figures of a run whose epochs were `history` and which took `train_seconds`.
-pub fn final_figures<M: Metrics>(history: &[EpochStats<M>], train_seconds: f64) -> Figures<M> {
+/// The figures of a run whose epochs were `history`, whose stages ended as `stages`,
+/// keeping `keep`, and which took `train_seconds`.
+pub fn final_figures<M: Metrics>(
+    history: &[EpochStats<M>],
+    stages: &[StageEnd],
+    keep: Keep,
+    train_seconds: f64,
+) -> Figures<M> {
     let last = history.last().expect("a run has at least one epoch");
+    let kept = stages.last().map_or(last.epoch, |end| end.kept(keep));
+    let kept = history.iter().find(|e| e.epoch == kept).unwrap_or(last);
+    let mut ends = [None; MAX_STAGES];
+    for (slot, end) in ends.iter_mut().zip(stages) {
+        *slot = Some(*end);
+    }
     Figures {
-        loss: last.loss,
-        val_loss: last.val_loss,
-        metrics: last.metrics,
+        loss: kept.loss,
+        val_loss: kept.val_loss,
+        metrics: kept.metrics,
         train_seconds,
+        stages: ends,
     }
 }
 
-/// How long, in what batches and at what learning rate to train.
+/// How long, in what batches and at what learning rate to train, and what each stage
+/// does between epochs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Schedule {
     pub epochs: usize,
     pub batch_size: usize,
     pub seed: u64,
-    /// RMSprop's learning rate.
+    /// RMSprop's learning rate (the classifier's first stage's).
     pub learning_rate: f64,
+    pub controls: Controls,
 }
 
 /// A finished training run: what was trained and how, its epochs, and the trained model.
@@ -124,6 +163,8 @@ pub struct Run<C, M, Model> {
     pub schedule: Schedule,
     /// Every epoch, numbered from 1 (a classifier's both stages).
     pub history: Vec<EpochStats<M>>,
+    /// How each stage ended.
+    pub stages: Vec<StageEnd>,
     /// Wall time of the whole fit, validation included (the original report's Train_Time).
     pub train_seconds: f64,
     pub model: Model,
@@ -131,7 +172,13 @@ pub struct Run<C, M, Model> {
 
 impl<C, M: Metrics, Model> Run<C, M, Model> {
     pub fn figures(&self) -> Figures<M> {
-        final_figures(&self.history, self.train_seconds)
+        let keep = self.schedule.controls.keep;
+        final_figures(&self.history, &self.stages, keep, self.train_seconds)
+    }
+
+    /// The last epoch of the first stage, when there are two.
+    pub fn stage_boundary(&self) -> Option<usize> {
+        (self.stages.len() > 1).then(|| self.stages[0].last)
     }
 }
 

@@ -10,6 +10,9 @@ use super::{EpochStats, Metrics};
 pub trait Progress {
     /// A training stage begins (the classifier trains in two).
     fn stage_started(&mut self, _description: &str) {}
+    /// A stage ended; `summary` says how when it stopped early or kept an earlier epoch
+    /// (empty otherwise).
+    fn stage_ended(&mut self, _summary: &str) {}
     /// An epoch of `batches` batches begins.
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize);
     /// `done` batches of the epoch are finished; `loss` is the running mean when known.
@@ -33,8 +36,11 @@ impl Progress for Silent {
 
 /// The summary line printed after each epoch.
 pub fn epoch_line<M: Metrics>(stats: &EpochStats<M>, epochs: usize) -> String {
+    let rate = stats
+        .learning_rate
+        .map_or_else(String::new, |rate| format!("  lr {rate:.2e}"));
     format!(
-        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}{}  {:.1} s",
+        "epoch {}/{epochs}  loss {:.5}  val_loss {:.5}{}{rate}  {:.1} s",
         stats.epoch,
         stats.loss,
         stats.val_loss,
@@ -67,6 +73,12 @@ impl Default for Console {
 impl Progress for Console {
     fn stage_started(&mut self, description: &str) {
         println!("{description}");
+    }
+
+    fn stage_ended(&mut self, summary: &str) {
+        if !summary.is_empty() {
+            println!("{summary}");
+        }
     }
 
     fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {

@@ -7,7 +7,7 @@ use aelab::data::idx::Images;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{ClassifierConfig, ConvStack, TrainBackend};
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
-use aelab::train::classifier::{Labelled, LossKind, Trainer, train_classifier};
+use aelab::train::classifier::{FineTuning, Labelled, LossKind, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
@@ -94,7 +94,15 @@ pub fn classifier<B: TrainBackend>(
     };
     let encoder = init_seeded::<_, B>(stack, schedule.seed, device).encoder;
     let model = config.on_encoder(encoder, schedule.seed, device);
-    let trainer = Trainer::new(data, &split, 10, schedule, LossKind::CrossEntropy, device);
+    let trainer = Trainer::new(
+        data,
+        &split,
+        10,
+        schedule,
+        FineTuning::like(&schedule),
+        LossKind::CrossEntropy,
+        device,
+    );
     let run = train_classifier(trainer, model, &config, &mut Silent).unwrap();
     Outcome {
         history: run.history,
