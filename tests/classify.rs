@@ -383,6 +383,85 @@ fn a_sweep_without_menu_trains_each_value_graphs_and_predicts() {
     assert!(!f.out.join("checkpoints").exists(), "checkpoints removed");
 }
 
+/// Each run of a sweep starts from the encoder as it was loaded: an earlier run's training
+/// (BatchNorm's running statistics, which burn's clones share) must not reach the next.
+#[test]
+fn a_classifier_sweep_gives_each_run_what_it_gets_alone() {
+    let f = fixture(300);
+    let fc16 = |rows: Vec<common::ClRow>| {
+        let row = rows
+            .into_iter()
+            .find(|r| r.whole(ClassifierParam::FcUnits) == 16)
+            .expect("a row of FC 16");
+        (row.figures.loss, row.figures.val_loss, row.figures.metrics)
+    };
+    let flags = ["--epochs", "2", "--batch-size", "32", "--no-menu"];
+    let swept = f.path("swept");
+    f.classify()
+        .args(flags)
+        .args(["--sweep", "fc_units=8,16", "--out"])
+        .arg(&swept)
+        .assert()
+        .success();
+    let alone = f.path("alone");
+    f.classify()
+        .args(flags)
+        .args(["--fc-units", "16", "--out"])
+        .arg(&alone)
+        .assert()
+        .success();
+    assert_eq!(fc16(cl_rows(&swept)), fc16(cl_rows(&alone)));
+}
+
+/// The stage controls from the command line: stage 1 stops early and keeps its best epoch,
+/// stage 2 starts after it at its own rate (`--fine-tune-factor`) with the encoder's
+/// BatchNorm on its running statistics, and the row says where each stage ended.
+#[test]
+fn early_stopping_and_fine_tuning_controls_shape_the_two_stages() {
+    let f = fixture(300);
+    let output = f
+        .classify()
+        .args([
+            "--epochs",
+            "6",
+            "--batch-size",
+            "32",
+            "--fc-units",
+            "8",
+            "--no-menu",
+        ])
+        .args(["--lr", "0.01", "--keep", "best", "--patience", "1"])
+        .args(["--fine-tune-factor", "0.1", "--fine-tune-bn", "running"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+    let rows = cl_rows(&f.out);
+    let figures = rows[0].figures;
+    let [Some(first), Some(second)] = figures.stages else {
+        panic!("both stages recorded: {figures:?}");
+    };
+    assert!(first.last < 6, "stage 1 stopped early: {stdout}");
+    assert_eq!(first.last, first.best + 1, "{stdout}");
+    assert!(stdout.contains(&format!(
+        "stopped early after epoch {}: no better validation figure for 1 epoch;",
+        first.last
+    )));
+    // Stage 2's epochs follow stage 1's last, at a tenth of the rate.
+    let next = first.last + 1;
+    assert!(
+        stdout.contains(&format!("epoch {next}/12 "))
+            && stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("epoch {next}/12 ")) && l.contains("lr 1.00e-3")),
+        "{stdout}"
+    );
+    assert!(
+        second.best > first.last && second.last >= second.best,
+        "{figures:?}"
+    );
+    assert!(f.out.join("Training_and_validation_loss.png").exists());
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_a_classifier_sweep_with_every_finished_run_kept() {

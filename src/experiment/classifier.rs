@@ -17,7 +17,9 @@ use crate::device::BackendJob;
 use crate::error::Result;
 use crate::model::encoder::Encoder;
 use crate::model::store::{self, ModelCard, TrainingInfo};
-use crate::model::{AutoencoderConfig, ClassifierConfig, ConvStack, TrainBackend};
+use crate::model::{
+    AutoencoderConfig, ClassifierConfig, ConvStack, TrainBackend, independent_copy,
+};
 use crate::predictions::{self, Predicted};
 use crate::train::classifier::{Labelled, LossKind, Trainer, predict, train_classifier};
 use crate::train::epochs::Start;
@@ -141,7 +143,8 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
         );
         let model = trainer.start(
             start,
-            || config.on_encoder(self.encoder.clone(), seed, &self.device),
+            // Its own copy: training must leave the next run's encoder as it was loaded.
+            || config.on_encoder(independent_copy::<B, _>(&self.encoder), seed, &self.device),
             || config.init(&self.device),
         )?;
         train_classifier(trainer, model, &config, &mut Console::new())

@@ -336,9 +336,11 @@ param_table! {
             "Epochs of each stage: encoder frozen, then everything", 20),
         BatchSize = BATCH_SIZE_PARAM,
         LearningRate = LEARNING_RATE_PARAM,
-        FineTuneLr = added("fine-tune-lr", "Fine-tuning learning rate", "FTLR", "Fine_Tune_LR",
-            "RATE", "RMSprop's learning rate while everything trains (stage 2)",
-            LEARNING_RATE_PARAM.values, Value::Decimal(LEARNING_RATE)),
+        FineTuneFactor = added("fine-tune-factor", "Fine-tuning factor", "FTF",
+            "Fine_Tune_Factor", "F", "Stage 2's learning rate, everything training, as a \
+            fraction of --lr (Keras' fine-tuning guide uses 0.01)",
+            Values::Decimal { low: Bound::Excluded(0.0), high: Bound::Unbounded, log: true },
+            Value::Decimal(1.0)),
         FineTuneBn = added("fine-tune-bn", "Fine-tuning BatchNorm", "FTBN", "Fine_Tune_BN",
             "STATS", "What the encoder's BatchNorm normalises with in stage 2: batch (each \
             batch's statistics) or running (the autoencoder's, kept: Keras' inference mode)",
@@ -399,7 +401,7 @@ impl Hyper<ClassifierParam> {
             ),
         };
         let fine_tuning = FineTuning {
-            learning_rate: self.decimal(FineTuneLr),
+            learning_rate: self.decimal(LearningRate) * self.decimal(FineTuneFactor),
             norm: match self.choice(FineTuneBn) {
                 "running" => FineTuneNorm::Running,
                 _ => FineTuneNorm::Batch,

@@ -529,7 +529,7 @@ mod tests {
         );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Best_Epoch_1,Last_Epoch_1,Best_Epoch_2,Last_Epoch_2,Learning_Rate,Fine_Tune_LR,Fine_Tune_BN,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Loss_Function,Encoder,Device\n"
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Best_Epoch_1,Last_Epoch_1,Best_Epoch_2,Last_Epoch_2,Learning_Rate,Fine_Tune_Factor,Fine_Tune_BN,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Loss_Function,Encoder,Device\n"
         ));
         assert_eq!(read_rows::<ClassifierKind>(&path).unwrap(), rows);
     }

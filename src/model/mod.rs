@@ -19,3 +19,14 @@ pub use block::ConvStack;
 pub use classifier::{Classifier, ClassifierConfig};
 pub use decoder::Decoder;
 pub use encoder::Encoder;
+
+/// A copy of `module` that shares nothing with it. `clone` shares BatchNorm's running
+/// statistics (burn keeps them behind one lock, updated in place by training and by
+/// `load_record`), so a clone trained on, or loaded into, changes the original's too.
+pub fn independent_copy<B, M>(module: &M) -> M
+where
+    B: burn::tensor::backend::AutodiffBackend,
+    M: burn::module::AutodiffModule<B>,
+{
+    M::from_inner(module.valid())
+}

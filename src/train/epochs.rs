@@ -22,7 +22,7 @@ use super::{
 use crate::data::dataset::Rng;
 use crate::exit::InputError;
 use crate::interrupt::{self, Interrupted};
-use crate::model::TrainBackend;
+use crate::model::{TrainBackend, independent_copy};
 
 /// The model as validation sees it: no gradients, BatchNorm on its running statistics.
 pub type ValidModel<B, M> = <M as AutodiffModule<B>>::InnerModule;
@@ -238,7 +238,7 @@ impl<M: Metrics> Epochs<M> {
             progress.epoch_finished(&epoch_line(&stats, self.total));
             let score = metrics.score(val_loss);
             if state.epoch_done(&self.controls, epoch, val_loss, score) && keep_best {
-                best = Some(model.clone());
+                best = Some(independent_copy::<B, _>(&model));
             }
             self.history.push(stats);
             if state.finished(self.done) {
@@ -299,8 +299,10 @@ fn stage_line(end: &StageEnd, state: &StageState, keep: Keep) -> String {
     let mut line = String::new();
     if state.stopped && end.last < state.before + state.planned {
         line = format!(
-            "stopped early after epoch {}: no better validation figure for {} epochs",
-            end.last, state.since_best
+            "stopped early after epoch {}: no better validation figure for {} epoch{}",
+            end.last,
+            state.since_best,
+            if state.since_best == 1 { "" } else { "s" }
         );
     }
     if end.kept(keep) != end.last {
