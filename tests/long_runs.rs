@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
+use aelab::data::dataset::image_batch;
 use aelab::experiment::kinds::{AutoencoderParam, ClassifierParam};
 use aelab::train::checkpoint::Checkpoint;
 use assert_cmd::Command;
+use burn::backend::Flex;
 use common::{AeRow, aelab, with};
 
 const RUN: &str = "L2_FS3_FL4_E6_B32";
@@ -426,6 +428,76 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
             figures(&out),
             figures(&clean),
             "killed after epoch {kill_after}"
+        );
+    }
+}
+
+/// With every stage control on (a plateau schedule, the best epoch kept, early stopping),
+/// a run killed after any epoch resumes to what the uninterrupted run records and saves:
+/// the checkpoint holds the rate, the best epoch's weights and the patience count.
+#[test]
+fn a_run_with_stage_controls_resumes_to_the_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let controlled = |out: &Path| {
+        let flags = ["--epochs", "8", "--lr", "0.03", "--lr-schedule", "plateau"];
+        let more = [
+            "--plateau-patience",
+            "1",
+            "--keep",
+            "best",
+            "--patience",
+            "3",
+        ];
+        with(&with(&args(&data, out), &flags), &more)
+    };
+    let run_name = "L2_FS3_FL4_E8_B32_LR3e-2_SCHplateau_PP1_Kbest_P3";
+    let outcome = |out: &Path| {
+        let row = only_row(out);
+        let (model, _) = aelab::model::store::load::<aelab::model::AutoencoderConfig, Flex>(
+            &out.join("ae.mpk"),
+            &Default::default(),
+        )
+        .unwrap();
+        let images = common::mnist_images(16);
+        let all: Vec<usize> = (0..16).collect();
+        let batch = image_batch::<Flex>(&images, &all, &Default::default());
+        let outputs = model.forward(batch).into_data().to_vec::<f32>().unwrap();
+        // All but the wall time.
+        let figures = aelab::train::Figures {
+            train_seconds: 0.0,
+            ..row.figures
+        };
+        (figures, outputs)
+    };
+    let clean_out = dir.path().join("clean");
+    aelab(&controlled(&clean_out)).assert().success();
+    let clean = outcome(&clean_out);
+    let [Some(end), None] = clean.0.stages else {
+        panic!("one stage: {:?}", clean.0);
+    };
+    assert!(
+        end.best < end.last,
+        "the test needs an earlier best: {:?}",
+        clean.0
+    );
+
+    for kill_after in [1, end.best, end.last - 1] {
+        let out = dir.path().join(format!("killed-{kill_after}"));
+        let run = controlled(&out);
+        let path = out.join(format!("checkpoints/{run_name}.ckpt"));
+        let held = kill_during(&run, &path, kill_after, None).unwrap();
+        assert!(
+            held < end.last,
+            "killed after epoch {held}: nothing left to resume"
+        );
+        aelab(&with(&run, &["--resume"])).assert().success();
+        let (figures, outputs) = outcome(&out);
+        assert_eq!(figures, clean.0, "killed after epoch {held}");
+        // Not printed when they differ: 16 images of 784 values.
+        assert!(
+            outputs == clean.1,
+            "killed after epoch {held}: other weights saved"
         );
     }
 }

@@ -204,7 +204,9 @@ impl<M: Metrics> Epochs<M> {
         let keep_best = self.controls.keep == Keep::Best;
         let mut best = match self.resumed_best.take().filter(|_| inside && keep_best) {
             Some(bytes) => {
-                Some(load_module(model.clone(), bytes, device).map_err(|why| self.damaged(&why))?)
+                // Loading writes BatchNorm's running statistics in place: not into a clone.
+                let blank = independent_copy::<B, _>(&model);
+                Some(load_module(blank, bytes, device).map_err(|why| self.damaged(&why))?)
             }
             None => None,
         };
