@@ -278,45 +278,64 @@ impl Hyper<AutoencoderParam> {
 
     pub fn schedule(&self, seed: u64) -> Schedule {
         use AutoencoderParam::*;
-        Schedule {
-            epochs: self.whole(Epochs),
-            batch_size: self.whole(BatchSize),
+        self.schedule_from(
             seed,
-            learning_rate: self.decimal(LearningRate),
-            controls: controls(
-                self.choice(LrSchedule),
-                self.decimal(PlateauFactor),
-                self.whole(PlateauPatience),
-                self.choice(Keep),
-                self.whole(Patience),
-            ),
-        }
+            &ScheduleEntries {
+                epochs: Epochs,
+                batch_size: BatchSize,
+                learning_rate: LearningRate,
+                lr_schedule: LrSchedule,
+                plateau_factor: PlateauFactor,
+                plateau_patience: PlateauPatience,
+                keep: Keep,
+                patience: Patience,
+            },
+        )
     }
 }
 
-/// The stage controls the table's entries name.
-fn controls(
-    schedule: &str,
-    factor: f64,
-    plateau_patience: usize,
-    keep: &str,
-    patience: usize,
-) -> Controls {
-    Controls {
-        decay: match schedule {
+/// The entries of a kind's table that every schedule reads.
+struct ScheduleEntries<P> {
+    epochs: P,
+    batch_size: P,
+    learning_rate: P,
+    lr_schedule: P,
+    plateau_factor: P,
+    plateau_patience: P,
+    keep: P,
+    patience: P,
+}
+
+impl<P: ParamSet> Hyper<P> {
+    /// The schedule these entries name. Their choices were checked against the table's
+    /// names, so another name is a bug in aelab.
+    fn schedule_from(&self, seed: u64, entries: &ScheduleEntries<P>) -> Schedule {
+        let decay = match self.choice(entries.lr_schedule) {
+            "constant" => Decay::Constant,
             "plateau" => Decay::Plateau {
-                factor,
-                patience: plateau_patience,
+                factor: self.decimal(entries.plateau_factor),
+                patience: self.whole(entries.plateau_patience),
             },
             "cosine" => Decay::Cosine,
-            _ => Decay::Constant,
-        },
-        keep: if keep == "best" {
-            stage::Keep::Best
-        } else {
-            stage::Keep::Last
-        },
-        patience: (patience > 0).then_some(patience),
+            other => unreachable!("'{other}' is not one of {RATE_SCHEDULES:?}"),
+        };
+        let keep = match self.choice(entries.keep) {
+            "last" => stage::Keep::Last,
+            "best" => stage::Keep::Best,
+            other => unreachable!("'{other}' is not one of {KEPT_EPOCHS:?}"),
+        };
+        let patience = self.whole(entries.patience);
+        Schedule {
+            epochs: self.whole(entries.epochs),
+            batch_size: self.whole(entries.batch_size),
+            seed,
+            learning_rate: self.decimal(entries.learning_rate),
+            controls: Controls {
+                decay,
+                keep,
+                patience: (patience > 0).then_some(patience),
+            },
+        }
     }
 }
 
@@ -387,24 +406,25 @@ impl Hyper<ClassifierParam> {
     /// Both stages' schedule, and how the second differs.
     pub fn schedule(&self, seed: u64) -> (Schedule, FineTuning) {
         use ClassifierParam::*;
-        let schedule = Schedule {
-            epochs: self.whole(Epochs),
-            batch_size: self.whole(BatchSize),
+        let schedule = self.schedule_from(
             seed,
-            learning_rate: self.decimal(LearningRate),
-            controls: controls(
-                self.choice(LrSchedule),
-                self.decimal(PlateauFactor),
-                self.whole(PlateauPatience),
-                self.choice(Keep),
-                self.whole(Patience),
-            ),
-        };
+            &ScheduleEntries {
+                epochs: Epochs,
+                batch_size: BatchSize,
+                learning_rate: LearningRate,
+                lr_schedule: LrSchedule,
+                plateau_factor: PlateauFactor,
+                plateau_patience: PlateauPatience,
+                keep: Keep,
+                patience: Patience,
+            },
+        );
         let fine_tuning = FineTuning {
-            learning_rate: self.decimal(LearningRate) * self.decimal(FineTuneFactor),
+            learning_rate: schedule.learning_rate * self.decimal(FineTuneFactor),
             norm: match self.choice(FineTuneBn) {
+                "batch" => FineTuneNorm::Batch,
                 "running" => FineTuneNorm::Running,
-                _ => FineTuneNorm::Batch,
+                other => unreachable!("'{other}' is not one of {FINE_TUNE_NORMS:?}"),
             },
         };
         (schedule, fine_tuning)
