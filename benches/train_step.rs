@@ -14,7 +14,7 @@ use aelab::data::dataset::image_batch;
 use aelab::data::idx;
 use aelab::experiment::hyper::Hyper;
 use aelab::experiment::kinds::AutoencoderParam;
-use aelab::train::autoencoder::{reconstruction_loss, validation_loss};
+use aelab::train::autoencoder::{ValidationNoise, reconstruction_loss, validation_loss};
 use aelab::train::{LEARNING_RATE, rmsprop};
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
@@ -72,7 +72,15 @@ fn benches(c: &mut Criterion) {
     });
     let valid: Vec<usize> = (0..1024).collect();
     group.bench_function("validation_1024_images", |b| {
-        b.iter(|| validation_loss(&model.borrow().valid(), &images, &valid, &device))
+        b.iter(|| {
+            validation_loss(
+                &model.borrow().valid(),
+                &images,
+                &valid,
+                ValidationNoise::NONE,
+                &device,
+            )
+        })
     });
     group.finish();
 

@@ -6,11 +6,12 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use aelab::data::augment::Inputs;
 use aelab::data::dataset::Split;
 use aelab::experiment::kinds::ClassifierParam;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, Encoder};
-use aelab::train::classifier::{FineTuning, Labelled, LossKind, Stage, Trainer, train_classifier};
+use aelab::train::classifier::{Labelled, LossKind, Recipe, Stage, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::stage::Controls;
@@ -77,13 +78,13 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
         controls: Controls::REPORT,
+        inputs: Inputs::NONE,
     };
     let mut trainer = Trainer::new(
         data,
         &split,
         10,
-        schedule,
-        FineTuning::like(&schedule),
+        Recipe::report(schedule),
         LossKind::CrossEntropy,
         &device,
     );
@@ -130,13 +131,13 @@ fn a_nan_loss_stops_training_naming_the_epoch() {
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
         controls: Controls::REPORT,
+        inputs: Inputs::NONE,
     };
     let trainer = Trainer::new(
         data,
         &split,
         10,
-        schedule,
-        FineTuning::like(&schedule),
+        Recipe::report(schedule),
         LossKind::CrossEntropy,
         &device,
     );
@@ -177,6 +178,7 @@ fn train_on_mnist(
             seed: 13,
             learning_rate: aelab::train::LEARNING_RATE,
             controls: Controls::REPORT,
+            inputs: Inputs::NONE,
         },
         Start::fresh(),
         &device,
@@ -189,6 +191,7 @@ fn train_on_mnist(
         seed: 13,
         learning_rate: aelab::train::LEARNING_RATE,
         controls: Controls::REPORT,
+        inputs: Inputs::NONE,
     };
     let config = config(10);
     let model = config.on_encoder(autoencoder.model.encoder, 13, &device);
@@ -196,15 +199,7 @@ fn train_on_mnist(
         images: &images,
         labels: &labels,
     };
-    let trainer = Trainer::new(
-        data,
-        &split,
-        10,
-        schedule,
-        FineTuning::like(&schedule),
-        loss,
-        &device,
-    );
+    let trainer = Trainer::new(data, &split, 10, Recipe::report(schedule), loss, &device);
     train_classifier(trainer, model, &config, &mut Silent)
         .unwrap()
         .history

@@ -33,17 +33,20 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Device"
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Images,Seed,Device"
     );
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
-    // The epochs (the last, 2, kept), the stage controls at their defaults, then which run
+    // The epochs (the last, 2, kept), the stage controls and the augmentation at their
+    // defaults, then which run
     // it is: the data file, the images used, the seed, the device.
     let cells: Vec<&str> = lines[1].split(',').collect();
     assert_eq!(cells[9], "2", "{}", lines[1]);
     assert_eq!(
-        cells[10..16],
-        ["0.001", "constant", "0.5", "2", "last", "0"],
+        cells[10..20],
+        [
+            "0.001", "constant", "0.5", "2", "last", "0", "0.0", "0", "0.0", "0.0"
+        ],
         "{}",
         lines[1]
     );

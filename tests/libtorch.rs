@@ -6,6 +6,7 @@
 
 mod common;
 
+use aelab::data::augment::Inputs;
 use aelab::model::batch_norm::BatchNorm2d;
 use aelab::model::{AutoencoderConfig, ModelBackend, TrainBackend};
 use aelab::train::Schedule;
@@ -43,6 +44,7 @@ const SCHEDULE: Schedule = Schedule {
     seed: 13,
     learning_rate: aelab::train::LEARNING_RATE,
     controls: Controls::REPORT,
+    inputs: Inputs::NONE,
 };
 
 const CPU: LibTorchDevice = LibTorchDevice::Cpu;

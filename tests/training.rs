@@ -4,12 +4,14 @@ mod common;
 
 use std::fs;
 
+use aelab::data::augment::Inputs;
 use aelab::data::dataset::{Split, image_batch};
 use aelab::model::AutoencoderConfig;
 use aelab::model::store::{self, ModelCard};
 use aelab::train::Schedule;
-use aelab::train::autoencoder::validation_loss;
-use aelab::train::autoencoder::{AutoencoderRun, train_autoencoder};
+use aelab::train::autoencoder::{
+    AutoencoderRun, ValidationNoise, train_autoencoder, validation_loss,
+};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::stage::{Controls, Decay, Keep};
@@ -36,6 +38,7 @@ fn train_tiny(
         seed,
         learning_rate: aelab::train::LEARNING_RATE,
         controls: Controls::REPORT,
+        inputs: Inputs::NONE,
     };
     train_scheduled(images, &schedule)
 }
@@ -82,6 +85,7 @@ fn keeping_the_best_epoch_returns_its_weights() {
             keep: Keep::Best,
             ..Controls::REPORT
         },
+        inputs: Inputs::NONE,
     };
     let run = train_scheduled(&images, &schedule);
     let h = &run.history;
@@ -98,7 +102,13 @@ fn keeping_the_best_epoch_returns_its_weights() {
     assert_eq!(run.figures().val_loss, lowest.val_loss);
     let split = Split::new(images.count, schedule.seed);
     let device = Default::default();
-    let val_loss = validation_loss(&run.model.valid(), &images, &split.valid, &device);
+    let val_loss = validation_loss(
+        &run.model.valid(),
+        &images,
+        &split.valid,
+        ValidationNoise::NONE,
+        &device,
+    );
     let relative = |a: f64, b: f64| ((a - b) / b).abs();
     assert!(
         relative(val_loss, lowest.val_loss) < 1e-5,
@@ -123,6 +133,7 @@ fn patience_ends_a_stage_and_each_epoch_trains_at_the_scheduled_rate() {
             keep: Keep::Best,
             patience: Some(1),
         },
+        inputs: Inputs::NONE,
     };
     let run = train_scheduled(&images, &schedule);
     let h = &run.history;

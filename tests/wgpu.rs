@@ -8,6 +8,7 @@
 
 mod common;
 
+use aelab::data::augment::Inputs;
 use aelab::device::{Compute, DeviceRequest, resolve};
 use aelab::model::ConvStack;
 use aelab::train::Schedule;
@@ -34,6 +35,7 @@ const SCHEDULE: Schedule = Schedule {
     seed: 13,
     learning_rate: aelab::train::LEARNING_RATE,
     controls: Controls::REPORT,
+    inputs: Inputs::NONE,
 };
 
 /// After two training steps. The two backends sum in other orders (the GPU kernels in

@@ -3,6 +3,7 @@
 
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
+use super::augment::unit_pixel;
 use super::idx::Images;
 
 /// Fraction of the images held out for validation, as in the original report (80/20).
@@ -78,10 +79,20 @@ pub fn image_batch<B: Backend>(
     let size = images.height * images.width;
     let mut values = Vec::with_capacity(indices.len() * size);
     for &index in indices {
-        values.extend(images.image(index).iter().map(|&p| p as f32 / 255.0));
+        values.extend(images.image(index).iter().map(|&p| unit_pixel(p)));
     }
-    let data = TensorData::new(values, [indices.len(), 1, images.height, images.width]);
-    Tensor::from_data(data, device)
+    pixel_batch(values, images, device)
+}
+
+/// Pixels of whole images of `like`'s size, back to back, as a `[batch, 1, H, W]` tensor.
+pub fn pixel_batch<B: Backend>(
+    pixels: Vec<f32>,
+    like: &Images,
+    device: &B::Device,
+) -> Tensor<B, 4> {
+    let (height, width) = (like.height, like.width);
+    let count = pixels.len() / (height * width);
+    Tensor::from_data(TensorData::new(pixels, [count, 1, height, width]), device)
 }
 
 /// Labels `indices` as a `[batch]` tensor of class indices.

@@ -10,14 +10,14 @@ use super::kinds::AutoencoderKind;
 use super::lab::{self, Context, HyperOf, Lab, RunOf};
 use super::plan::Setup;
 use super::prompt::{Prompter, Reply};
-use crate::data::dataset::{Split, image_batch};
+use crate::data::dataset::{Split, image_batch, pixel_batch};
 use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Error, InputError, Result};
 use crate::model::store;
 use crate::model::{AutoencoderConfig, TrainBackend};
 use crate::report::grids::{self, RECONSTRUCTIONS_SHOWN};
-use crate::train::autoencoder::train_autoencoder;
+use crate::train::autoencoder::{ValidationNoise, train_autoencoder};
 use crate::train::epochs::Start;
 use crate::train::progress::Console;
 use crate::train::{NoMetrics, TrainError};
@@ -140,25 +140,49 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
 }
 
 impl<B: TrainBackend> Autoencoding<'_, B> {
+    /// Validation images over their reconstructions; a denoiser's noisy inputs (the noise
+    /// its validation used), then the clean targets, then its outputs.
     fn draw_reconstructions(&self, hyper: &HyperOf<Self>, run: &RunOf<Self>) -> Result<PathBuf> {
         let shown = &self.split.valid[..self.split.valid.len().min(RECONSTRUCTIONS_SHOWN)];
-        let batch = image_batch::<B::InnerBackend>(self.images, shown, &self.device);
-        let reconstructed = run.model.valid().forward(batch.clone());
+        let device = &self.device;
+        let clean = image_batch::<B::InnerBackend>(self.images, shown, device);
+        let noise = ValidationNoise {
+            std: run.schedule.inputs.noise,
+            seed: run.schedule.seed,
+        };
+        let noisy = noise.noisy(self.images, shown);
+        let input = match &noisy {
+            Some(pixels) => pixel_batch(pixels.clone(), self.images, device),
+            None => clean.clone(),
+        };
+        let reconstructed = run.model.valid().forward(input);
         let to_vec = |t: Tensor<B::InnerBackend, 4>| -> Result<Vec<f32>> {
             t.into_data().to_vec::<f32>().map_err(|e| {
                 Error::Failed(format!("cannot read images back from the device: {e:?}"))
             })
         };
+        let (clean, reconstructed) = (to_vec(clean)?, to_vec(reconstructed)?);
         let name = hyper.run_name();
         let path = self.out().join(format!("{name}_reconstructions.png"));
-        grids::reconstruction_grid(
-            &path,
-            &format!("{name}: validation images and their reconstructions"),
-            &to_vec(batch)?,
-            &to_vec(reconstructed)?,
-            self.images.height,
-            self.images.width,
-        )?;
+        let (title, rows) = match &noisy {
+            Some(noisy) => (
+                format!("{name}: noisy validation images, the clean ones, and the model's output"),
+                vec![
+                    ("Noisy input", &noisy[..]),
+                    ("Target", &clean[..]),
+                    ("Output", &reconstructed[..]),
+                ],
+            ),
+            None => (
+                format!("{name}: validation images and their reconstructions"),
+                vec![
+                    ("Original", &clean[..]),
+                    ("Reconstruction", &reconstructed[..]),
+                ],
+            ),
+        };
+        let (height, width) = (self.images.height, self.images.width);
+        grids::reconstruction_grid(&path, &title, &rows, height, width)?;
         Ok(path)
     }
 }

@@ -131,13 +131,11 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
     ) -> Result<RunOf<Self>, TrainError> {
         let config = self.config(hyper);
         let seed = self.context.source.seed;
-        let (schedule, fine_tuning) = hyper.schedule(seed);
         let mut trainer = Trainer::new(
             self.train,
             &self.split,
             self.classes,
-            schedule,
-            fine_tuning,
+            hyper.recipe(seed),
             self.loss,
             &self.device,
         );

@@ -8,11 +8,12 @@ use std::str::FromStr;
 
 use super::hyper::{DefaultValue, Hyper, Origin, Param, ParamSet, Value, Values, param_table};
 use super::source::{SourceColumn, SourceColumns};
+use crate::data::augment::{Augment, Inputs};
 use crate::exit::InputError;
 use crate::model::AutoencoderConfig;
 use crate::model::classifier::MAX_FC_UNITS;
 use crate::model::encoder::POOLED_LAYERS;
-use crate::train::classifier::{FineTuneNorm, FineTuning, LossKind};
+use crate::train::classifier::{FineTuneNorm, FineTuning, LossKind, Recipe};
 use crate::train::stage::{self, Controls, Decay};
 use crate::train::{Accuracy, Figures, LEARNING_RATE, Metrics, NoMetrics, Schedule};
 
@@ -219,6 +220,63 @@ const PATIENCE_PARAM: Param = added(
     Value::Whole(0),
 );
 
+/// The decimal values from 0 (off, the default) up to `high`, on a linear axis.
+const fn from_zero(high: Bound<f64>) -> Values {
+    Values::Decimal {
+        low: Bound::Included(0.0),
+        high,
+        log: false,
+    }
+}
+
+/// Entries the same in both tables: what each training image goes through.
+const SHIFT_PARAM: Param = added(
+    "shift",
+    "Shift",
+    "SH",
+    "Shift",
+    "F",
+    "Move each training image by up to F of its width across and of its height down, \
+     either way (Keras' RandomTranslation; 0: no shifts)",
+    from_zero(Bound::Excluded(1.0)),
+    Value::Decimal(0.0),
+);
+const ROTATION_PARAM: Param = added(
+    "rotation",
+    "Rotation",
+    "ROT",
+    "Rotation",
+    "DEG",
+    "Rotate each training image by up to DEG degrees either way (0: none)",
+    Values::Whole {
+        min: 0,
+        max: Some(180),
+    },
+    Value::Whole(0),
+);
+const ZOOM_PARAM: Param = added(
+    "zoom",
+    "Zoom",
+    "Z",
+    "Zoom",
+    "F",
+    "Scale each training image by a factor within 1 +- F (0: none)",
+    from_zero(Bound::Excluded(1.0)),
+    Value::Decimal(0.0),
+);
+const NOISE_PARAM: Param = added(
+    "noise",
+    "Input noise",
+    "N",
+    "Noise",
+    "STD",
+    "Gaussian noise of standard deviation STD on the model's inputs, clipped to [0, 1]; the \
+     autoencoder's targets stay clean (a denoising autoencoder, validated on noisy images \
+     too)",
+    from_zero(Bound::Unbounded),
+    Value::Decimal(0.0),
+);
+
 /// The batch size's entry, the same in both tables.
 const BATCH_SIZE_PARAM: Param = Param::whole(
     "batch-size",
@@ -249,6 +307,10 @@ param_table! {
         PlateauPatience = PLATEAU_PATIENCE_PARAM,
         Keep = KEEP_PARAM,
         Patience = PATIENCE_PARAM,
+        Shift = SHIFT_PARAM,
+        Rotation = ROTATION_PARAM,
+        Zoom = ZOOM_PARAM,
+        Noise = NOISE_PARAM,
     }
 }
 
@@ -289,6 +351,10 @@ impl Hyper<AutoencoderParam> {
                 plateau_patience: PlateauPatience,
                 keep: Keep,
                 patience: Patience,
+                shift: Shift,
+                rotation: Rotation,
+                zoom: Zoom,
+                noise: Noise,
             },
         )
     }
@@ -304,6 +370,10 @@ struct ScheduleEntries<P> {
     plateau_patience: P,
     keep: P,
     patience: P,
+    shift: P,
+    rotation: P,
+    zoom: P,
+    noise: P,
 }
 
 impl<P: ParamSet> Hyper<P> {
@@ -334,6 +404,14 @@ impl<P: ParamSet> Hyper<P> {
                 decay,
                 keep,
                 patience: (patience > 0).then_some(patience),
+            },
+            inputs: Inputs {
+                augment: Augment {
+                    shift: self.decimal(entries.shift),
+                    rotation: self.whole(entries.rotation) as f64,
+                    zoom: self.decimal(entries.zoom),
+                },
+                noise: self.decimal(entries.noise),
             },
         }
     }
@@ -369,6 +447,14 @@ param_table! {
         PlateauPatience = PLATEAU_PATIENCE_PARAM,
         Keep = KEEP_PARAM,
         Patience = PATIENCE_PARAM,
+        Shift = SHIFT_PARAM,
+        Rotation = ROTATION_PARAM,
+        Zoom = ZOOM_PARAM,
+        Noise = NOISE_PARAM,
+        Dropout = added("dropout", "Dropout", "DO", "Dropout", "P",
+            "Drop each of the fully connected layer's inputs with probability P while \
+            training (the encoder's flattened features; Keras' MNIST ConvNet uses 0.5)",
+            from_zero(Bound::Excluded(1.0)), Value::Decimal(0.0)),
     }
 }
 
@@ -403,8 +489,8 @@ impl Hyper<ClassifierParam> {
         Self::new(given, |_| Value::Whole(depth.0))
     }
 
-    /// Both stages' schedule, and how the second differs.
-    pub fn schedule(&self, seed: u64) -> (Schedule, FineTuning) {
+    /// Both stages' schedule, how the second differs, and dropout.
+    pub fn recipe(&self, seed: u64) -> Recipe {
         use ClassifierParam::*;
         let schedule = self.schedule_from(
             seed,
@@ -417,6 +503,10 @@ impl Hyper<ClassifierParam> {
                 plateau_patience: PlateauPatience,
                 keep: Keep,
                 patience: Patience,
+                shift: Shift,
+                rotation: Rotation,
+                zoom: Zoom,
+                noise: Noise,
             },
         );
         let fine_tuning = FineTuning {
@@ -427,7 +517,11 @@ impl Hyper<ClassifierParam> {
                 other => unreachable!("'{other}' is not one of {FINE_TUNE_NORMS:?}"),
             },
         };
-        (schedule, fine_tuning)
+        Recipe {
+            schedule,
+            fine_tuning,
+            dropout: self.decimal(Dropout),
+        }
     }
 }
 
@@ -545,6 +639,10 @@ mod tests {
             Some(AutoencoderParam::LearningRate)
         );
         assert_eq!(AutoencoderParam::for_key("dropout"), None);
+        assert_eq!(
+            ClassifierParam::for_key("dropout"),
+            Some(ClassifierParam::Dropout)
+        );
     }
 
     #[test]

@@ -459,9 +459,9 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Device",
-                "4,3,32,100,64,12.35,0.01,0.1,90,100,0.001,constant,0.5,2,last,0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
-                "4,3,16,100,64,12.35,0.01,0.2,90,100,0.001,constant,0.5,2,last,0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Images,Seed,Device",
+                "4,3,32,100,64,12.35,0.01,0.1,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
+                "4,3,16,100,64,12.35,0.01,0.2,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,60000,13,cpu",
             ]
         );
     }
@@ -529,7 +529,7 @@ mod tests {
         );
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with(
-            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Best_Epoch_1,Last_Epoch_1,Best_Epoch_2,Last_Epoch_2,Learning_Rate,Fine_Tune_Factor,Fine_Tune_BN,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Data,Images,Seed,Loss_Function,Encoder,Device\n"
+            "Layers,Fc_units,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Accuracy,Val_Accuracy,Best_Epoch_1,Last_Epoch_1,Best_Epoch_2,Last_Epoch_2,Learning_Rate,Fine_Tune_Factor,Fine_Tune_BN,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Dropout,Data,Images,Seed,Loss_Function,Encoder,Device\n"
         ));
         assert_eq!(read_rows::<ClassifierKind>(&path).unwrap(), rows);
     }

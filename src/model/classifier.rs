@@ -133,7 +133,21 @@ pub struct Head<B: ModelBackend> {
 impl<B: ModelBackend> Head<B> {
     /// Encoder features `[batch, C, H, W]` to class scores `[batch, classes]`.
     pub fn forward(&self, features: Tensor<B, 4>) -> Tensor<B, 2> {
+        self.forward_dropped(features, None)
+    }
+
+    /// As [`Self::forward`], the flattened features multiplied by `kept` (a dropout mask
+    /// of the same shape) when there is one.
+    pub fn forward_dropped(
+        &self,
+        features: Tensor<B, 4>,
+        kept: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
         let flat: Tensor<B, 2> = features.flatten(1, 3);
+        let flat = match kept {
+            Some(mask) => flat * mask,
+            None => flat,
+        };
         self.out.forward(relu(self.fc.forward(flat)))
     }
 }

@@ -12,29 +12,30 @@ use crate::exit::WriteError;
 /// Validation images a reconstruction grid shows.
 pub const RECONSTRUCTIONS_SHOWN: usize = 10;
 
-/// A row of original images over a row of their reconstructions (pixels in [0, 1]).
+/// Rows of images, one row per (label, pixels in [0, 1]) pair: originals over their
+/// reconstructions, or a denoiser's noisy inputs, targets and outputs.
 pub fn reconstruction_grid(
     path: &Path,
     title: &str,
-    originals: &[f32],
-    reconstructions: &[f32],
+    rows: &[(&str, &[f32])],
     height: usize,
     width: usize,
 ) -> Result<(), WriteError> {
-    let count = images(originals, height, width).len();
+    let count = rows
+        .first()
+        .map_or(0, |(_, pixels)| images(pixels, height, width).len());
     let scale = image_scale(height, width);
     let (cell_w, cell_h) = (width * scale + 8, height * scale + 8);
     let (label_w, title_h) = (170, 50);
     let size = (
         (label_w + count * cell_w + 10) as u32,
-        (title_h + 2 * cell_h + 10) as u32,
+        (title_h + rows.len() * cell_h + 10) as u32,
     );
     // Ink on paper: 1 is a full stroke, drawn black.
     let shade = |v: f32| 255 - (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     draw_png(path, "draw image grid", size, |root| {
         draw_title(root, title)?;
-        let rows = [("Original", originals), ("Reconstruction", reconstructions)];
-        for (row, (label, pixels)) in rows.into_iter().enumerate() {
+        for (row, &(label, pixels)) in rows.iter().enumerate() {
             let top = title_h + row * cell_h;
             root.draw(&Text::new(
                 label.to_string(),
@@ -197,15 +198,15 @@ mod tests {
         let path = dir.path().join("reconstructions.png");
         let originals = vec![0.5f32; 3 * 28 * 28];
         let reconstructions = vec![1.0f32; 3 * 28 * 28];
-        reconstruction_grid(
-            &path,
-            "Reconstructions",
-            &originals,
-            &reconstructions,
-            28,
-            28,
-        )
-        .unwrap();
+        let rows = [
+            ("Original", &originals[..]),
+            ("Reconstruction", &reconstructions[..]),
+        ];
+        reconstruction_grid(&path, "Reconstructions", &rows, 28, 28).unwrap();
         assert_eq!(png_size(&path), (170 + 3 * 120 + 10, 50 + 2 * 120 + 10));
+        // A denoiser's grid has a row more: noisy inputs, targets, outputs.
+        let rows = [("Noisy input", &originals[..]), rows[0], rows[1]];
+        reconstruction_grid(&path, "Denoised", &rows, 28, 28).unwrap();
+        assert_eq!(png_size(&path), (170 + 3 * 120 + 10, 50 + 3 * 120 + 10));
     }
 }

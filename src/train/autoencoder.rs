@@ -1,5 +1,7 @@
 //! Training the autoencoder: RMSprop on the MSE between images and their reconstructions,
-//! and a validation pass per epoch.
+//! and a validation pass per epoch. With noise on the inputs (`--noise`) it is a denoising
+//! autoencoder: noisy images in, the clean ones as targets, in validation too (each
+//! validation image with the same noise every epoch).
 
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::prelude::*;
@@ -7,7 +9,8 @@ use burn::prelude::*;
 use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
 use super::{NoMetrics, Run, Schedule, TrainError, VALIDATION_BATCH, read_scalar};
-use crate::data::dataset::{Split, image_batch};
+use crate::data::augment::{Inputs, add_noise, unit_pixel, validation_noise_stream};
+use crate::data::dataset::{Rng, Split, image_batch, pixel_batch};
 use crate::data::idx::Images;
 use crate::model::seeded::init_seeded;
 use crate::model::{Autoencoder, AutoencoderConfig, ModelBackend, TrainBackend};
@@ -34,6 +37,8 @@ pub fn train_autoencoder<B: TrainBackend>(
     let mut steps = Reconstruction {
         images,
         valid: &split.valid,
+        inputs: schedule.inputs,
+        seed: schedule.seed,
         device,
     };
     let rate = schedule.learning_rate;
@@ -48,10 +53,13 @@ pub fn train_autoencoder<B: TrainBackend>(
     })
 }
 
-/// The autoencoder's steps: reconstruct the batch, MSE against itself.
+/// The autoencoder's steps: reconstruct the batch (as moved, with noise), MSE against the
+/// clean batch.
 struct Reconstruction<'a, D> {
     images: &'a Images,
     valid: &'a [usize],
+    inputs: Inputs,
+    seed: u64,
     device: &'a D,
 }
 
@@ -59,8 +67,18 @@ impl<B: TrainBackend> Steps<B> for Reconstruction<'_, B::Device> {
     type Model = Autoencoder<B>;
     type Metrics = NoMetrics;
 
-    fn train_step(&mut self, model: &Autoencoder<B>, batch: &[usize]) -> Tensor<B, 1> {
-        reconstruction_loss(model, image_batch::<B>(self.images, batch, self.device))
+    fn train_step(
+        &mut self,
+        model: &Autoencoder<B>,
+        batch: &[usize],
+        rng: &mut Rng,
+    ) -> Tensor<B, 1> {
+        let batch = self.inputs.batch(self.images, batch, rng);
+        let target = pixel_batch::<B>(batch.clean, self.images, self.device);
+        let input = batch
+            .noisy
+            .map(|noisy| pixel_batch(noisy, self.images, self.device));
+        denoising_loss(model, input, target)
     }
 
     fn validation_pass(
@@ -68,7 +86,11 @@ impl<B: TrainBackend> Steps<B> for Reconstruction<'_, B::Device> {
         model: &Autoencoder<B::InnerBackend>,
         _trained: usize,
     ) -> (f64, NoMetrics) {
-        let loss = validation_loss(model, self.images, self.valid, self.device);
+        let noise = ValidationNoise {
+            std: self.inputs.noise,
+            seed: self.seed,
+        };
+        let loss = validation_loss(model, self.images, self.valid, noise, self.device);
         (loss, NoMetrics)
     }
 }
@@ -78,21 +100,63 @@ pub fn reconstruction_loss<B: ModelBackend>(
     model: &Autoencoder<B>,
     batch: Tensor<B, 4>,
 ) -> Tensor<B, 1> {
-    let reconstruction = model.forward(batch.clone());
-    MseLoss::new().forward(reconstruction, batch, Reduction::Mean)
+    denoising_loss(model, None, batch)
 }
 
-/// Mean reconstruction loss over `indices`, in eval mode (BatchNorm uses running statistics).
+/// Mean squared error between `target` and the reconstruction of `input` (of `target`
+/// itself when there is none).
+fn denoising_loss<B: ModelBackend>(
+    model: &Autoencoder<B>,
+    input: Option<Tensor<B, 4>>,
+    target: Tensor<B, 4>,
+) -> Tensor<B, 1> {
+    let reconstruction = model.forward(input.unwrap_or_else(|| target.clone()));
+    MseLoss::new().forward(reconstruction, target, Reduction::Mean)
+}
+
+/// The noise on validation images: standard deviation `std` (0: none), each image's own
+/// from `seed`, the same every epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ValidationNoise {
+    pub std: f64,
+    pub seed: u64,
+}
+
+impl ValidationNoise {
+    pub const NONE: Self = Self { std: 0.0, seed: 0 };
+
+    /// The images `indices` with their noise, or `None` when there is none.
+    pub fn noisy(&self, images: &Images, indices: &[usize]) -> Option<Vec<f32>> {
+        (self.std > 0.0).then(|| {
+            let size = images.height * images.width;
+            let mut pixels = Vec::with_capacity(indices.len() * size);
+            for &index in indices {
+                let start = pixels.len();
+                pixels.extend(images.image(index).iter().map(|&p| unit_pixel(p)));
+                let mut rng = validation_noise_stream(self.seed, index);
+                add_noise(&mut pixels[start..], self.std, &mut rng);
+            }
+            pixels
+        })
+    }
+}
+
+/// Mean reconstruction loss over `indices`, in eval mode (BatchNorm uses running
+/// statistics), of the images with `noise` against the clean ones.
 pub fn validation_loss<B: ModelBackend>(
     model: &Autoencoder<B>,
     images: &Images,
     indices: &[usize],
+    noise: ValidationNoise,
     device: &B::Device,
 ) -> f64 {
     let mut sum = Tensor::<B, 1>::zeros([1], device);
     for chunk in indices.chunks(VALIDATION_BATCH) {
-        let batch = image_batch::<B>(images, chunk, device);
-        sum = sum + reconstruction_loss(model, batch).mul_scalar(chunk.len() as f64);
+        let target = image_batch::<B>(images, chunk, device);
+        let input = noise
+            .noisy(images, chunk)
+            .map(|noisy| pixel_batch(noisy, images, device));
+        sum = sum + denoising_loss(model, input, target).mul_scalar(chunk.len() as f64);
     }
     read_scalar(sum) / indices.len() as f64
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::epochs::{Epochs, Start, Steps};
 use super::progress::Progress;
 use super::{Accuracy, EpochStats, Run, Schedule, TrainError, VALIDATION_BATCH, read_scalar};
-use crate::data::dataset::{Split, image_batch, label_batch};
+use crate::data::augment::Inputs;
+use crate::data::dataset::{Rng, Split, image_batch, label_batch, pixel_batch};
 use crate::data::idx::Images;
 use crate::model::encoder::Encoder;
 use crate::model::{Classifier, ClassifierConfig, ModelBackend, TrainBackend};
@@ -116,6 +117,26 @@ impl FineTuning {
     }
 }
 
+/// How a classifier trains: both stages' schedule, how the second differs, and dropout.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Recipe {
+    pub schedule: Schedule,
+    pub fine_tuning: FineTuning,
+    /// The probability of dropping each input of the fully connected layer (0: none).
+    pub dropout: f64,
+}
+
+impl Recipe {
+    /// The original report's: `schedule`, fine-tuning like it, no dropout.
+    pub fn report(schedule: Schedule) -> Self {
+        Self {
+            schedule,
+            fine_tuning: FineTuning::like(&schedule),
+            dropout: 0.0,
+        }
+    }
+}
+
 /// A finished two-stage run: its history holds both stages' epochs, stage 1's first.
 pub type ClassifierRun<B> = Run<ClassifierConfig, Accuracy, Classifier<B>>;
 
@@ -153,11 +174,15 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
         data: Labelled<'a>,
         split: &'a Split,
         classes: usize,
-        schedule: Schedule,
-        fine_tuning: FineTuning,
+        recipe: Recipe,
         loss: LossKind,
         device: &'a B::Device,
     ) -> Self {
+        let Recipe {
+            schedule,
+            fine_tuning,
+            dropout,
+        } = recipe;
         let plan = [schedule.epochs; 2];
         Self {
             epochs: Epochs::new(&split.train, &schedule, &plan, None),
@@ -169,6 +194,8 @@ impl<'a, B: TrainBackend> Trainer<'a, B> {
                 device,
                 frozen: None,
                 norm: FineTuneNorm::Batch,
+                inputs: schedule.inputs,
+                dropout,
                 correct: Tensor::zeros([1], device),
             },
             schedule,
@@ -238,6 +265,8 @@ struct Classification<'a, B: TrainBackend> {
     frozen: Option<Encoder<B::InnerBackend>>,
     /// What the encoder's BatchNorm normalises with while it trains.
     norm: FineTuneNorm,
+    inputs: Inputs,
+    dropout: f64,
     /// Correct answers so far this epoch, on the device (read once an epoch).
     correct: Tensor<B::InnerBackend, 1>,
 }
@@ -246,20 +275,33 @@ impl<B: TrainBackend> Steps<B> for Classification<'_, B> {
     type Model = Classifier<B>;
     type Metrics = Accuracy;
 
-    fn train_step(&mut self, model: &Classifier<B>, batch: &[usize]) -> Tensor<B, 1> {
-        let images = image_batch::<B>(self.data.images, batch, self.device);
+    fn train_step(
+        &mut self,
+        model: &Classifier<B>,
+        batch: &[usize],
+        rng: &mut Rng,
+    ) -> Tensor<B, 1> {
+        let pixels = self.inputs.batch(self.data.images, batch, rng).input();
+        let images = pixel_batch::<B>(pixels, self.data.images, self.device);
         let targets = label_batch::<B>(self.data.labels, batch, self.device);
-        let scores = match &self.frozen {
-            Some(encoder) => model
-                .head
-                .forward(Tensor::from_inner(encoder.forward(images.inner()))),
+        let features = match &self.frozen {
+            Some(encoder) => Tensor::from_inner(encoder.forward(images.inner())),
             None => match self.norm {
-                FineTuneNorm::Batch => model.forward(images),
-                FineTuneNorm::Running => model
-                    .head
-                    .forward(model.encoder.forward_on_running_statistics(images)),
+                FineTuneNorm::Batch => model.encoder.forward(images),
+                FineTuneNorm::Running => model.encoder.forward_on_running_statistics(images),
             },
         };
+        let kept = (self.dropout > 0.0).then(|| {
+            let [rows, channels, height, width] = features.dims();
+            dropout_mask(
+                rows,
+                channels * height * width,
+                self.dropout,
+                rng,
+                self.device,
+            )
+        });
+        let scores = model.head.forward_dropped(features, kept);
         self.correct =
             self.correct.clone() + correct(scores.clone().inner(), targets.clone().inner());
         classification_loss(scores, targets, self.loss, self.classes)
@@ -282,6 +324,23 @@ impl<B: TrainBackend> Steps<B> for Classification<'_, B> {
         let train = read_scalar(correct) / trained as f64;
         (val_loss, Accuracy { train, valid })
     }
+}
+
+/// Which of a `[rows, columns]` batch's values dropout keeps: each dropped (0) with
+/// probability `rate`, the others scaled by 1 / (1 - rate), so that inference needs no
+/// change (inverted dropout).
+fn dropout_mask<B: Backend>(
+    rows: usize,
+    columns: usize,
+    rate: f64,
+    rng: &mut Rng,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let kept = (1.0 / (1.0 - rate)) as f32;
+    let values: Vec<f32> = (0..rows * columns)
+        .map(|_| if rng.unit() < rate { 0.0 } else { kept })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [rows, columns]), device)
 }
 
 /// The loss of class scores `[batch, classes]` against labels `[batch]`, averaged.

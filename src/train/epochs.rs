@@ -19,6 +19,7 @@ use super::{
     EpochStats, LOSS_READ_INTERVAL, Metrics, SHUFFLE_STREAM, Schedule, TrainError, read_scalar,
     rmsprop,
 };
+use crate::data::augment::batch_stream;
 use crate::data::dataset::Rng;
 use crate::exit::InputError;
 use crate::interrupt::{self, Interrupted};
@@ -32,9 +33,10 @@ pub trait Steps<B: TrainBackend> {
     type Model: AutodiffModule<B>;
     type Metrics: Metrics;
 
-    /// The mean loss of the training batch of images `batch`, ready for backward. The kind
-    /// may also tally, on the device, what its metrics need.
-    fn train_step(&mut self, model: &Self::Model, batch: &[usize]) -> Tensor<B, 1>;
+    /// The mean loss of the training batch of images `batch`, ready for backward; whatever
+    /// is random in the step (augmentation, noise, dropout) draws from `rng`, the batch's
+    /// own stream. The kind may also tally, on the device, what its metrics need.
+    fn train_step(&mut self, model: &Self::Model, batch: &[usize], rng: &mut Rng) -> Tensor<B, 1>;
 
     /// After an epoch's batches: the validation loss and the epoch's metrics (`trained`
     /// images went through `train_step`), then a fresh tally for the next epoch.
@@ -69,6 +71,8 @@ impl<M> Start<M> {
 pub struct Epochs<M> {
     order: Vec<usize>,
     rng: Rng,
+    /// The run's seed, for each batch's stream.
+    seed: u64,
     batch_size: usize,
     controls: Controls,
     /// Epochs planned for each stage.
@@ -101,6 +105,7 @@ impl<M: Metrics> Epochs<M> {
         Self {
             order: train.to_vec(),
             rng: Rng::new(schedule.seed ^ SHUFFLE_STREAM),
+            seed: schedule.seed,
             batch_size: schedule.batch_size,
             controls: schedule.controls,
             plan: plan.to_vec(),
@@ -220,7 +225,8 @@ impl<M: Metrics> Epochs<M> {
             progress.epoch_started(epoch, self.total, batches);
             let mut loss_sum = LossSum::<B::InnerBackend>::new(device);
             for (index, batch) in self.order.chunks(self.batch_size).enumerate() {
-                let loss = steps.train_step(&model, batch);
+                let mut rng = batch_stream(self.seed, epoch, index);
+                let loss = steps.train_step(&model, batch, &mut rng);
                 loss_sum.add(loss.clone().inner(), batch.len());
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 model = optimizer.step(rate, model, grads);

@@ -15,6 +15,7 @@ pub mod epochs;
 pub mod progress;
 pub mod stage;
 
+use crate::data::augment::Inputs;
 use stage::{Controls, Keep, Score, StageEnd};
 
 /// Keras' RMSprop defaults, which the original report used: learning rate 0.001, rho 0.9, epsilon 1e-7,
@@ -154,6 +155,8 @@ pub struct Schedule {
     /// RMSprop's learning rate (the classifier's first stage's).
     pub learning_rate: f64,
     pub controls: Controls,
+    /// What each training image goes through.
+    pub inputs: Inputs,
 }
 
 /// A finished training run: what was trained and how, its epochs, and the trained model.

@@ -7,7 +7,7 @@ use aelab::data::idx::Images;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{ClassifierConfig, ConvStack, TrainBackend};
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
-use aelab::train::classifier::{FineTuning, Labelled, LossKind, Trainer, train_classifier};
+use aelab::train::classifier::{Labelled, LossKind, Recipe, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
@@ -98,8 +98,7 @@ pub fn classifier<B: TrainBackend>(
         data,
         &split,
         10,
-        schedule,
-        FineTuning::like(&schedule),
+        Recipe::report(schedule),
         LossKind::CrossEntropy,
         device,
     );
