@@ -259,6 +259,11 @@ fn fixture(n: usize) -> Fixture {
 impl Fixture {
     /// `aelab classify` on the fixture's files, seed-style flags, the test set = the training set.
     fn classify(&self) -> Command {
+        self.classify_to(&self.out)
+    }
+
+    /// As [`Self::classify`], results under `out`.
+    fn classify_to(&self, out: &Path) -> Command {
         let mut cmd = Command::cargo_bin("aelab").unwrap();
         cmd.args(["classify", "--device", "cpu", "-d"])
             .arg(&self.images)
@@ -271,7 +276,7 @@ impl Fixture {
             .arg("-model")
             .arg(&self.model)
             .arg("--out")
-            .arg(&self.out);
+            .arg(out);
         cmd
     }
 
@@ -455,6 +460,39 @@ fn early_stopping_and_fine_tuning_controls_shape_the_two_stages() {
         "{figures:?}"
     );
     assert!(f.out.join("Training_and_validation_loss.png").exists());
+}
+
+/// Dropout and augmentation draw from the seed: the same flags give the same run, bit for
+/// bit, and dropout trains differently from none; the row and the run name record them.
+#[test]
+fn dropout_and_augmentation_are_seeded_and_recorded() {
+    let f = fixture(200);
+    let run = |out: &str, dropout: &str| {
+        let out = f.path(out);
+        let output = f
+            .classify_to(&out)
+            .args(["--epochs", "2", "--batch-size", "32", "--fc-units", "8"])
+            .args(["--shift", "0.1", "--rotation", "10", "--zoom", "0.1"])
+            .args(["--dropout", dropout, "--no-menu"])
+            .assert()
+            .success();
+        let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
+        let row = cl_rows(&out).remove(0);
+        (stdout, row)
+    };
+    let (stdout, dropped) = run("a", "0.5");
+    assert!(
+        stdout.contains("Training L2_FC8_E2_B32_SH1e-1_ROT10_Z1e-1_DO5e-1"),
+        "{stdout}"
+    );
+    assert_eq!(dropped.hyper.decimal(ClassifierParam::Dropout), 0.5);
+    assert_eq!(dropped.whole(ClassifierParam::Rotation), 10);
+    let (_, again) = run("b", "0.5");
+    let (_, kept) = run("c", "0");
+    let losses =
+        |row: &common::ClRow| (row.figures.loss, row.figures.val_loss, row.figures.metrics);
+    assert_eq!(losses(&again), losses(&dropped));
+    assert_ne!(losses(&kept).0, losses(&dropped).0);
 }
 
 #[cfg(unix)]

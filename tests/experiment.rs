@@ -259,3 +259,33 @@ fn ctrl_c_stops_training_with_every_finished_run_kept() {
         assert!(!out.join("ae.mpk").exists(), "{args:?}");
     }
 }
+
+/// `--noise` trains a denoiser: the row and the run name say so, and its grid has a row
+/// more than a plain run's, the noisy inputs over the clean targets over the outputs.
+#[test]
+fn a_denoising_run_is_named_recorded_and_shows_its_noisy_inputs() {
+    let (_dir, data, out) = setup(100);
+    aelab(&data, &out).write_stdin("2\n4\n").assert().success();
+    let noisy = aelab(&data, &out)
+        .args(["--noise", "0.3"])
+        .write_stdin("2\n4\n")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&noisy.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("Training L2_FS3_FL4_E2_B32_N3e-1"),
+        "{stdout}"
+    );
+    let rows = ae_rows(&out);
+    let noise = |row: &common::AeRow| row.hyper.decimal(AutoencoderParam::Noise);
+    let mut noises: Vec<f64> = rows.iter().map(noise).collect();
+    noises.sort_by(f64::total_cmp);
+    assert_eq!(noises, [0.0, 0.3]);
+    let grid = |name: &str| image::open(out.join(format!("{name}_reconstructions.png"))).unwrap();
+    let (plain, denoised) = (grid("L2_FS3_FL4_E2_B32"), grid("L2_FS3_FL4_E2_B32_N3e-1"));
+    assert_eq!(denoised.width(), plain.width());
+    assert!(
+        denoised.height() > plain.height() * 4 / 3,
+        "three rows, not two"
+    );
+}

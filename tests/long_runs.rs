@@ -432,15 +432,17 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
     }
 }
 
-/// With every stage control on (a plateau schedule, the best epoch kept, early stopping),
-/// a run killed after any epoch resumes to what the uninterrupted run records and saves:
-/// the checkpoint holds the rate, the best epoch's weights and the patience count.
+/// With every stage control on (a plateau schedule, the best epoch kept, early stopping)
+/// and every batch drawing at random (shifts, rotations, zoom, noise), a run killed after
+/// any epoch resumes to what the uninterrupted run records and saves: the checkpoint holds
+/// the rate, the best epoch's weights and the patience count, and each batch's draws
+/// follow from its place in the run.
 #[test]
 fn a_run_with_stage_controls_resumes_to_the_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let controlled = |out: &Path| {
-        let flags = ["--epochs", "8", "--lr", "0.03", "--lr-schedule", "plateau"];
+        let flags = ["--epochs", "7", "--lr", "0.03", "--lr-schedule", "plateau"];
         let more = [
             "--plateau-patience",
             "1",
@@ -449,9 +451,19 @@ fn a_run_with_stage_controls_resumes_to_the_uninterrupted_one() {
             "--patience",
             "3",
         ];
-        with(&with(&args(&data, out), &flags), &more)
+        let random = [
+            "--shift",
+            "0.1",
+            "--rotation",
+            "10",
+            "--zoom",
+            "0.1",
+            "--noise",
+            "0.1",
+        ];
+        with(&with(&with(&args(&data, out), &flags), &more), &random)
     };
-    let run_name = "L2_FS3_FL4_E8_B32_LR3e-2_SCHplateau_PP1_Kbest_P3";
+    let run_name = "L2_FS3_FL4_E7_B32_LR3e-2_SCHplateau_PP1_Kbest_P3_SH1e-1_ROT10_Z1e-1_N1e-1";
     let outcome = |out: &Path| {
         let row = only_row(out);
         let (model, _) = aelab::model::store::load::<aelab::model::AutoencoderConfig, Flex>(

@@ -328,3 +328,47 @@ fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A denoising autoencoder validates on noisy images against the clean ones, each image
+/// with the same noise every epoch: its recorded val_loss is what its model gives on the
+/// noisy validation images, not on the clean ones.
+#[test]
+fn a_denoising_autoencoder_validates_on_fixed_noisy_images() {
+    let images = common::mnist_images(300);
+    let schedule = Schedule {
+        epochs: 3,
+        batch_size: 32,
+        seed: 13,
+        learning_rate: 0.01,
+        controls: Controls::REPORT,
+        inputs: Inputs {
+            noise: 0.3,
+            ..Inputs::NONE
+        },
+    };
+    let run = train_scheduled(&images, &schedule);
+    let split = Split::new(images.count, schedule.seed);
+    let model = run.model.valid();
+    let device = Default::default();
+    let loss_with = |noise| validation_loss(&model, &images, &split.valid, noise, &device);
+    let noisy = loss_with(ValidationNoise {
+        std: 0.3,
+        seed: schedule.seed,
+    });
+    let recorded = run.figures().val_loss;
+    assert!(
+        ((noisy - recorded) / recorded).abs() < 1e-5,
+        "{noisy} against the recorded {recorded}"
+    );
+    let clean = loss_with(ValidationNoise::NONE);
+    assert!(
+        ((clean - recorded) / recorded).abs() > 1e-3,
+        "clean {clean}, noisy {recorded}"
+    );
+    // Seeded: the same schedule trains the same run.
+    let again = train_scheduled(&images, &schedule);
+    let losses = |run: &AutoencoderRun<Train>| -> Vec<(f64, f64)> {
+        run.history.iter().map(|e| (e.loss, e.val_loss)).collect()
+    };
+    assert_eq!(losses(&again), losses(&run));
+}
