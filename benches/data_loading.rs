@@ -1,14 +1,18 @@
 //! Loading and decoding the bundled MNIST on the CPU: the 60,000 training images (gzip,
 //! 9.9 MB -> 47 MB), their labels, and turning 64 of them into one `[64, 1, 28, 28]` f32
 //! batch (burn flex; on the GPU, copied there, with `--features cuda`), which every training
-//! step does.
+//! step does: plain, or moved at random (`--shift 0.1 --rotation 10 --zoom 0.1`) with noise
+//! (`--noise 0.2`); and the dropout mask of the default classifier's 12,544 features
+//! (`--dropout 0.5`). Compare them with `train_step`'s step of the default model.
 //!
 //! `cargo bench --bench data_loading` (under a minute); criterion prints the medians.
 
 use std::time::Duration;
 
-use aelab::data::dataset::{Rng, image_batch};
+use aelab::data::augment::{Augment, Inputs};
+use aelab::data::dataset::{Rng, image_batch, pixel_batch};
 use aelab::data::idx;
+use aelab::train::classifier::dropout_mask;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 mod common;
@@ -46,6 +50,31 @@ fn benches(c: &mut Criterion) {
             let x = image_batch::<Compute>(&images, batch, &device);
             sync();
             x
+        })
+    });
+    let inputs = Inputs {
+        augment: Augment {
+            shift: 0.1,
+            rotation: 10.0,
+            zoom: 0.1,
+        },
+        noise: 0.2,
+    };
+    batching.bench_function("augmented_batch_64", |b| {
+        let mut rng = Rng::new(5);
+        b.iter(|| {
+            let pixels = inputs.batch(&images, batch, &mut rng).input();
+            let x = pixel_batch::<Compute>(pixels, &images, &device);
+            sync();
+            x
+        })
+    });
+    batching.bench_function("dropout_mask_64x12544", |b| {
+        let mut rng = Rng::new(5);
+        b.iter(|| {
+            let mask = dropout_mask::<Compute>(64, 256 * 7 * 7, 0.5, &mut rng, &device);
+            sync();
+            mask
         })
     });
     batching.finish();

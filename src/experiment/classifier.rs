@@ -182,12 +182,11 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
 
     /// The current run's loss and accuracy curves.
     fn pictures(&self, hyper: &HyperOf<Self>, run: &RunOf<Self>) -> Result<Vec<PathBuf>> {
-        graphs::epoch_curves::<ClassifierKind>(
+        graphs::epoch_curves::<ClassifierKind, _, _>(
             self.out(),
             &hyper.run_name(),
             &self.context.loss_name,
-            &run.history,
-            run.stage_boundary(),
+            run,
         )
     }
 }

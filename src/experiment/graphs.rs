@@ -15,8 +15,9 @@ use super::lab::{HyperOf, Lab, RunOf, SessionOf};
 use super::source::SourceColumns;
 use super::table::{Row, read_rows};
 use crate::error::Result;
-use crate::report::charts::{self, ErrorPanel, Pair, XAxis};
-use crate::train::{EpochStats, Figures};
+use crate::report::charts::{self, EpochMarks, ErrorPanel, Pair, XAxis};
+use crate::train::stage::Keep;
+use crate::train::{EpochStats, Figures, Metrics, Run};
 
 /// The error graph `name` (`L4_FS3_FLx_E100_B64`) of the runs that varied `param`: the
 /// final loss, and each panel of the kind's metrics, against its values; `DIR/NAME.png`.
@@ -86,14 +87,16 @@ fn x_axis(values: Values, positions: impl Iterator<Item = f64>) -> (Vec<f64>, XA
 }
 
 /// A run's per-epoch curves, training and validation: the loss, then each panel of the
-/// kind's metrics, each in its file of `K::curve_files`, the stage boundary marked if any.
-pub fn epoch_curves<K: Kind>(
+/// kind's metrics, each in its file of `K::curve_files`, with the stage boundary, the kept
+/// epochs and early stops marked.
+pub fn epoch_curves<K: Kind, C, Model>(
     out: &Path,
     run_name: &str,
     loss_name: &str,
-    history: &[EpochStats<K::Metrics>],
-    stage_boundary: Option<usize>,
+    run: &Run<C, K::Metrics, Model>,
 ) -> Result<Vec<PathBuf>> {
+    let history = &run.history;
+    let marks = epoch_marks(run);
     let per_epoch = |value: &dyn Fn(&EpochStats<K::Metrics>) -> f64| -> Vec<f64> {
         history.iter().map(value).collect()
     };
@@ -126,11 +129,32 @@ pub fn epoch_curves<K: Kind>(
                 train,
                 valid,
             },
-            stage_boundary,
+            &marks,
         )?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// Where `run`'s stages ended: the boundary between two, each best epoch kept before the
+/// stage's last, and the stages that stopped before their planned epochs.
+fn epoch_marks<C, M: Metrics, Model>(run: &Run<C, M, Model>) -> EpochMarks {
+    let keep_best = run.schedule.controls.keep == Keep::Best;
+    let mut marks = EpochMarks {
+        boundary: run.stage_boundary(),
+        ..EpochMarks::default()
+    };
+    let mut start = 0;
+    for end in &run.stages {
+        if keep_best && end.best < end.last {
+            marks.kept.push(end.best);
+        }
+        if end.last - start < run.schedule.epochs {
+            marks.stopped.push(end.last);
+        }
+        start = end.last;
+    }
+    marks
 }
 
 /// One error graph per hyperparameter varied so far, then the current run's pictures.
@@ -231,4 +255,64 @@ fn varying<K: Kind>(
     points.sort_by(|(a, _), (b, _)| spec.position(*a).total_cmp(&spec.position(*b)));
     points.dedup_by(|(a, _), (b, _)| a == b);
     points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::augment::Inputs;
+    use crate::train::stage::{Controls, StageEnd};
+    use crate::train::{NoMetrics, Schedule};
+
+    fn run(keep: Keep, stages: &[(usize, usize)]) -> Run<(), NoMetrics, ()> {
+        Run {
+            config: (),
+            schedule: Schedule {
+                epochs: 10,
+                batch_size: 64,
+                seed: 1,
+                learning_rate: 1e-3,
+                controls: Controls {
+                    keep,
+                    ..Controls::REPORT
+                },
+                inputs: Inputs::NONE,
+            },
+            history: Vec::new(),
+            stages: stages
+                .iter()
+                .map(|&(best, last)| StageEnd { best, last })
+                .collect(),
+            train_seconds: 0.0,
+            model: (),
+        }
+    }
+
+    #[test]
+    fn curves_mark_kept_epochs_before_the_last_and_early_stops() {
+        // Stage 1 stopped at 7 of 10, keeping 4; stage 2 ran its 10 (8..17), best its last.
+        let marks = epoch_marks(&run(Keep::Best, &[(4, 7), (17, 17)]));
+        assert_eq!(
+            marks,
+            EpochMarks {
+                boundary: Some(7),
+                kept: vec![4],
+                stopped: vec![7],
+            }
+        );
+        // The report's recipe: each stage ran to its end and kept it; nothing to mark but
+        // the boundary.
+        let marks = epoch_marks(&run(Keep::Last, &[(7, 10), (20, 20)]));
+        assert_eq!(marks.boundary, Some(10));
+        assert!(
+            marks.kept.is_empty() && marks.stopped.is_empty(),
+            "{marks:?}"
+        );
+        // An autoencoder stopped early: no boundary.
+        let marks = epoch_marks(&run(Keep::Best, &[(3, 6)]));
+        assert_eq!(
+            (marks.boundary, marks.kept, marks.stopped),
+            (None, vec![3], vec![6])
+        );
+    }
 }

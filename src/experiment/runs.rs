@@ -116,13 +116,8 @@ fn train_and_record<L: Lab>(
         &table,
         Row::<L::Kind>::new(hyper, &figures, &context.source),
     )?;
-    let curves = graphs::epoch_curves::<L::Kind>(
-        &context.out,
-        &name,
-        &context.loss_name,
-        &run.history,
-        run.stage_boundary(),
-    )?;
+    let curves =
+        graphs::epoch_curves::<L::Kind, _, _>(&context.out, &name, &context.loss_name, &run)?;
     let metrics: String = <MetricsOf<L> as Recorded>::PANELS
         .iter()
         .map(|panel| {

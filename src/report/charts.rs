@@ -25,17 +25,39 @@ pub struct Pair<'a> {
     pub valid: &'a [f64],
 }
 
+/// What an epoch chart marks besides its lines (epochs numbered from 1).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochMarks {
+    /// The last epoch of stage 1, when a stage 2 follows.
+    pub boundary: Option<usize>,
+    /// Epochs whose weights a stage kept when they were not simply its last: ringed on
+    /// the validation line, noted "kept".
+    pub kept: Vec<usize>,
+    /// The last epochs of stages that stopped before their planned end: noted there.
+    pub stopped: Vec<usize>,
+}
+
 /// Both lines of `pair` over epochs 1..=n, the y axis titled `y_desc` (e.g. "Loss (MSE)"),
-/// saved as a 900x600 PNG at `path`. When `stage_boundary` is Some(k) (the epochs of stage
-/// 1), a dashed grey line at k + 0.5 says "encoder unfrozen".
+/// saved as a 900x600 PNG at `path`, with `marks`: a stage boundary at k is a dashed grey
+/// line at k + 0.5 saying "encoder unfrozen".
 pub fn epoch_curves(
     path: &Path,
     title: &str,
     y_desc: &str,
     pair: Pair,
-    stage_boundary: Option<usize>,
+    marks: &EpochMarks,
 ) -> Result<(), WriteError> {
     let epochs = pair.train.len().max(pair.valid.len());
+    let on_validation = |epoch: usize| {
+        let y = pair.valid.get(epoch.wrapping_sub(1)).copied();
+        y.filter(|y| y.is_finite()).map(|y| (epoch as f64, y))
+    };
+    let noted = |epochs: &[usize], note: &str| -> Vec<(String, (f64, f64))> {
+        let points = epochs.iter().filter_map(|&epoch| on_validation(epoch));
+        points.map(|at| (note.to_string(), at)).collect()
+    };
+    let mut notes = noted(&marks.kept, "kept");
+    notes.extend(noted(&marks.stopped, "stopped early"));
     let spec = ChartSpec {
         caption: Some(title.to_string()),
         x_desc: "Epoch".into(),
@@ -43,8 +65,13 @@ pub fn epoch_curves(
         x_range: 0.5..epochs.max(1) as f64 + 0.5,
         x_labels: epochs.clamp(2, 12),
         x_axis: XAxis::Whole,
-        notes: Vec::new(),
-        marker: stage_boundary.map(|k| Marker {
+        notes,
+        rings: marks
+            .kept
+            .iter()
+            .filter_map(|&e| on_validation(e))
+            .collect(),
+        marker: marks.boundary.map(|k| Marker {
             x: k as f64 + 0.5,
             note: "encoder unfrozen",
         }),
@@ -135,6 +162,7 @@ pub fn error_graph(
                 x_labels: 10,
                 x_axis: axis.clone(),
                 notes,
+                rings: Vec::new(),
                 marker: None,
             };
             (spec, line_pair(&panel.pair, xs.clone()))
@@ -182,6 +210,8 @@ struct ChartSpec {
     x_axis: XAxis,
     /// Small labels placed at points (e.g. training times).
     notes: Vec<(String, (f64, f64))>,
+    /// Points circled to stand out (kept epochs).
+    rings: Vec<(f64, f64)>,
     marker: Option<Marker>,
 }
 
@@ -255,6 +285,11 @@ fn draw_chart(area: &Area, spec: &ChartSpec, lines: &[Line]) -> PlotResult {
             });
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
+    chart.draw_series(
+        spec.rings
+            .iter()
+            .map(|&at| Circle::new(at, 10, BLACK.stroke_width(2))),
+    )?;
     // Notes sit above and right of their points, clear of the marker and the line.
     let note_style = (FONT, 14).into_font().color(&BLACK.mix(0.7));
     chart.draw_series(spec.notes.iter().map(|(text, at)| {
@@ -454,15 +489,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let train = [0.9, 0.5, 0.4, 0.35, 0.2, 0.12, 0.1, 0.09];
         let valid = [0.8, 0.55, 0.45, 0.42, 0.3, 0.2, 0.19, 0.2];
-        for (name, boundary) in [("staged.png", Some(4)), ("plain.png", None)] {
+        let staged = EpochMarks {
+            boundary: Some(4),
+            ..EpochMarks::default()
+        };
+        let kept = EpochMarks {
+            kept: vec![3, 7],
+            stopped: vec![8],
+            ..staged.clone()
+        };
+        for (name, marks) in [
+            ("staged.png", staged),
+            ("plain.png", EpochMarks::default()),
+            ("kept.png", kept),
+        ] {
             let path = dir.path().join(name);
             let title = "Training and validation loss, L4_FC64_E4+4_B64";
-            epoch_curves(&path, title, "Loss", pair(&train, &valid), boundary).unwrap();
+            epoch_curves(&path, title, "Loss", pair(&train, &valid), &marks).unwrap();
             assert_eq!(png_size(&path), SIZE);
         }
-        // The boundary's dashed line and note are drawn: the two charts differ.
+        // The boundary's dashed line and note are drawn, and the kept epochs' rings and
+        // notes: the charts differ.
         let pixels = |name: &str| image::open(dir.path().join(name)).unwrap().to_rgb8();
         assert_ne!(pixels("staged.png"), pixels("plain.png"));
+        assert_ne!(pixels("kept.png"), pixels("staged.png"));
     }
 
     #[test]
@@ -471,7 +521,12 @@ mod tests {
         let path = dir.path().join("diverged.png");
         let train = [0.9, f64::INFINITY, f64::NAN];
         let valid = [0.8, 0.7, f64::NAN];
-        epoch_curves(&path, "diverged", "Loss", pair(&train, &valid), Some(1)).unwrap();
+        let marks = EpochMarks {
+            boundary: Some(1),
+            kept: vec![3],
+            stopped: vec![3, 9],
+        };
+        epoch_curves(&path, "diverged", "Loss", pair(&train, &valid), &marks).unwrap();
         assert_eq!(png_size(&path), SIZE);
     }
 
@@ -481,10 +536,14 @@ mod tests {
         let accuracy = [0.80, 0.90, 0.93, 0.95, 0.97, 0.98];
         let path = dir.path().join("late.png");
         let rising = pair(&accuracy, &accuracy);
-        epoch_curves(&path, "late", "Accuracy", rising, Some(5)).unwrap();
+        let late = EpochMarks {
+            boundary: Some(5),
+            ..EpochMarks::default()
+        };
+        epoch_curves(&path, "late", "Accuracy", rising, &late).unwrap();
         assert_eq!(png_size(&path), SIZE);
         let path = dir.path().join("empty.png");
-        epoch_curves(&path, "empty", "Accuracy", pair(&[], &[]), Some(3)).unwrap();
+        epoch_curves(&path, "empty", "Accuracy", pair(&[], &[]), &late).unwrap();
         assert_eq!(png_size(&path), SIZE);
     }
 }

@@ -329,7 +329,7 @@ impl<B: TrainBackend> Steps<B> for Classification<'_, B> {
 /// Which of a `[rows, columns]` batch's values dropout keeps: each dropped (0) with
 /// probability `rate`, the others scaled by 1 / (1 - rate), so that inference needs no
 /// change (inverted dropout).
-fn dropout_mask<B: Backend>(
+pub fn dropout_mask<B: Backend>(
     rows: usize,
     columns: usize,
     rate: f64,
