@@ -396,21 +396,15 @@ fn a_classifier_sweep_gives_each_run_what_it_gets_alone() {
         (row.figures.loss, row.figures.val_loss, row.figures.metrics)
     };
     let flags = ["--epochs", "2", "--batch-size", "32", "--no-menu"];
-    let swept = f.path("swept");
-    f.classify()
-        .args(flags)
-        .args(["--sweep", "fc_units=8,16", "--out"])
-        .arg(&swept)
-        .assert()
-        .success();
-    let alone = f.path("alone");
-    f.classify()
-        .args(flags)
-        .args(["--fc-units", "16", "--out"])
-        .arg(&alone)
-        .assert()
-        .success();
-    assert_eq!(fc16(cl_rows(&swept)), fc16(cl_rows(&alone)));
+    let (swept, alone) = (f.path("swept"), f.path("alone"));
+    let run = |out: &Path, args: [&str; 2]| {
+        f.classify_to(out).args(flags).args(args).assert().success();
+        cl_rows(out)
+    };
+    assert_eq!(
+        fc16(run(&swept, ["--sweep", "fc_units=8,16"])),
+        fc16(run(&alone, ["--fc-units", "16"]))
+    );
 }
 
 /// The stage controls from the command line: stage 1 stops early and keeps its best epoch,

@@ -328,6 +328,27 @@ impl ParamSet for AutoencoderParam {
     }
 }
 
+/// The entries of kind table `$param` that every schedule reads: both tables name them
+/// alike.
+macro_rules! schedule_entries {
+    ($param:ident) => {
+        ScheduleEntries {
+            epochs: $param::Epochs,
+            batch_size: $param::BatchSize,
+            learning_rate: $param::LearningRate,
+            lr_schedule: $param::LrSchedule,
+            plateau_factor: $param::PlateauFactor,
+            plateau_patience: $param::PlateauPatience,
+            keep: $param::Keep,
+            patience: $param::Patience,
+            shift: $param::Shift,
+            rotation: $param::Rotation,
+            zoom: $param::Zoom,
+            noise: $param::Noise,
+        }
+    };
+}
+
 impl Hyper<AutoencoderParam> {
     pub fn architecture(&self) -> AutoencoderConfig {
         use AutoencoderParam::*;
@@ -339,24 +360,7 @@ impl Hyper<AutoencoderParam> {
     }
 
     pub fn schedule(&self, seed: u64) -> Schedule {
-        use AutoencoderParam::*;
-        self.schedule_from(
-            seed,
-            &ScheduleEntries {
-                epochs: Epochs,
-                batch_size: BatchSize,
-                learning_rate: LearningRate,
-                lr_schedule: LrSchedule,
-                plateau_factor: PlateauFactor,
-                plateau_patience: PlateauPatience,
-                keep: Keep,
-                patience: Patience,
-                shift: Shift,
-                rotation: Rotation,
-                zoom: Zoom,
-                noise: Noise,
-            },
-        )
+        self.schedule_from(seed, &schedule_entries!(AutoencoderParam))
     }
 }
 
@@ -492,23 +496,7 @@ impl Hyper<ClassifierParam> {
     /// Both stages' schedule, how the second differs, and dropout.
     pub fn recipe(&self, seed: u64) -> Recipe {
         use ClassifierParam::*;
-        let schedule = self.schedule_from(
-            seed,
-            &ScheduleEntries {
-                epochs: Epochs,
-                batch_size: BatchSize,
-                learning_rate: LearningRate,
-                lr_schedule: LrSchedule,
-                plateau_factor: PlateauFactor,
-                plateau_patience: PlateauPatience,
-                keep: Keep,
-                patience: Patience,
-                shift: Shift,
-                rotation: Rotation,
-                zoom: Zoom,
-                noise: Noise,
-            },
-        );
+        let schedule = self.schedule_from(seed, &schedule_entries!(ClassifierParam));
         let fine_tuning = FineTuning {
             learning_rate: schedule.learning_rate * self.decimal(FineTuneFactor),
             norm: match self.choice(FineTuneBn) {
