@@ -4,8 +4,6 @@
 //! drawn from the batch's own stream (see [`batch_stream`]), so a resumed run draws the
 //! same as an uninterrupted one.
 
-use std::f64::consts::PI;
-
 use super::dataset::Rng;
 use super::idx::Images;
 
@@ -177,25 +175,6 @@ pub fn add_noise(pixels: &mut [f32], std: f64, rng: &mut Rng) {
         for (pixel, draw) in pair.iter_mut().zip([a, b]) {
             *pixel = (f64::from(*pixel) + std * draw).clamp(0.0, 1.0) as f32;
         }
-    }
-}
-
-impl Rng {
-    /// Uniform in [0, 1), 53 bits.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [-1, 1).
-    fn symmetric(&mut self) -> f64 {
-        2.0 * self.unit() - 1.0
-    }
-
-    /// Two independent standard normal draws (Box-Muller).
-    fn normal_pair(&mut self) -> (f64, f64) {
-        let radius = (-2.0 * (1.0 - self.unit()).ln()).sqrt();
-        let angle = 2.0 * PI * self.unit();
-        (radius * angle.cos(), radius * angle.sin())
     }
 }
 

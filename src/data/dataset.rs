@@ -1,6 +1,8 @@
 //! The seeded train/validation split, per-epoch shuffling, and image and label batches as
 //! tensors.
 
+use std::f64::consts::PI;
+
 use burn::tensor::{Int, Tensor, TensorData, backend::Backend};
 
 use super::augment::unit_pixel;
@@ -44,6 +46,23 @@ impl Rng {
         for i in (1..items.len()).rev() {
             items.swap(i, self.below(i + 1));
         }
+    }
+
+    /// Uniform in [0, 1), 53 bits.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in [-1, 1).
+    pub fn symmetric(&mut self) -> f64 {
+        2.0 * self.unit() - 1.0
+    }
+
+    /// Two independent standard normal draws (Box-Muller).
+    pub fn normal_pair(&mut self) -> (f64, f64) {
+        let radius = (-2.0 * (1.0 - self.unit()).ln()).sqrt();
+        let angle = 2.0 * PI * self.unit();
+        (radius * angle.cos(), radius * angle.sin())
     }
 }
 

@@ -146,11 +146,7 @@ impl<B: TrainBackend> Autoencoding<'_, B> {
         let shown = &self.split.valid[..self.split.valid.len().min(RECONSTRUCTIONS_SHOWN)];
         let device = &self.device;
         let clean = image_batch::<B::InnerBackend>(self.images, shown, device);
-        let noise = ValidationNoise {
-            std: run.schedule.inputs.noise,
-            seed: run.schedule.seed,
-        };
-        let noisy = noise.noisy(self.images, shown);
+        let noisy = ValidationNoise::of(&run.schedule).noisy(self.images, shown);
         let input = match &noisy {
             Some(pixels) => pixel_batch(pixels.clone(), self.images, device),
             None => clean.clone(),

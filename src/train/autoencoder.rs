@@ -38,7 +38,7 @@ pub fn train_autoencoder<B: TrainBackend>(
         images,
         valid: &split.valid,
         inputs: schedule.inputs,
-        seed: schedule.seed,
+        noise: ValidationNoise::of(schedule),
         device,
     };
     let rate = schedule.learning_rate;
@@ -59,7 +59,7 @@ struct Reconstruction<'a, D> {
     images: &'a Images,
     valid: &'a [usize],
     inputs: Inputs,
-    seed: u64,
+    noise: ValidationNoise,
     device: &'a D,
 }
 
@@ -86,11 +86,7 @@ impl<B: TrainBackend> Steps<B> for Reconstruction<'_, B::Device> {
         model: &Autoencoder<B::InnerBackend>,
         _trained: usize,
     ) -> (f64, NoMetrics) {
-        let noise = ValidationNoise {
-            std: self.inputs.noise,
-            seed: self.seed,
-        };
-        let loss = validation_loss(model, self.images, self.valid, noise, self.device);
+        let loss = validation_loss(model, self.images, self.valid, self.noise, self.device);
         (loss, NoMetrics)
     }
 }
@@ -124,6 +120,14 @@ pub struct ValidationNoise {
 
 impl ValidationNoise {
     pub const NONE: Self = Self { std: 0.0, seed: 0 };
+
+    /// The noise a run of `schedule` validates with.
+    pub fn of(schedule: &Schedule) -> Self {
+        Self {
+            std: schedule.inputs.noise,
+            seed: schedule.seed,
+        }
+    }
 
     /// The images `indices` with their noise, or `None` when there is none.
     pub fn noisy(&self, images: &Images, indices: &[usize]) -> Option<Vec<f32>> {
