@@ -30,6 +30,13 @@ pub fn font(size: u32) -> FontDesc<'static> {
     (FONT, size).into_font()
 }
 
+/// The font for a title across `width` pixels: 22 px, or smaller down to 12 px where a long
+/// run name would otherwise run off both edges.
+pub fn title_font(title: &str, width: u32) -> FontDesc<'static> {
+    let fits = |size: &u32| font(*size).box_size(title).is_ok_and(|(w, _)| w <= width);
+    font((12..=22).rev().find(fits).unwrap_or(12))
+}
+
 pub type PlotResult = Result<(), Box<dyn std::error::Error>>;
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 

@@ -8,7 +8,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::canvas::{Area, FONT, PlotResult, draw_png};
+use super::canvas::{Area, FONT, PlotResult, draw_png, title_font};
 use crate::exit::WriteError;
 
 /// One chart alone.
@@ -173,7 +173,7 @@ pub fn error_graph(
         n => (PANEL_WIDTH * n as u32, SIZE.1),
     };
     draw_png(path, "draw plot", size, |root| {
-        let body = root.titled(&caption, (FONT, 22))?;
+        let body = root.titled(&caption, title_font(&caption, size.0 - 20))?;
         for (area, (spec, lines)) in body
             .split_evenly((1, charts.len().max(1)))
             .iter()
@@ -256,7 +256,8 @@ fn draw_chart(area: &Area, spec: &ChartSpec, lines: &[Line]) -> PlotResult {
         .x_label_area_size(50)
         .y_label_area_size(90);
     if let Some(caption) = &spec.caption {
-        builder.caption(caption, (FONT, 22));
+        let width = area.dim_in_pixel().0.saturating_sub(40);
+        builder.caption(caption, title_font(caption, width));
     }
     let mut chart = builder.build_cartesian_2d(spec.x_range.clone(), y_range.clone())?;
     chart
@@ -513,6 +514,31 @@ mod tests {
         let pixels = |name: &str| image::open(dir.path().join(name)).unwrap().to_rgb8();
         assert_ne!(pixels("staged.png"), pixels("plain.png"));
         assert_ne!(pixels("kept.png"), pixels("staged.png"));
+    }
+
+    #[test]
+    fn a_long_title_stays_inside_the_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("long.png");
+        let title = "Training and validation loss, \
+            L2_FS3_FL4_E7_B32_LR3e-2_SCHplateau_PP1_Kbest_P3_SH1e-1_ROT10_Z1e-1_N1e-1";
+        let (train, valid) = ([0.9, 0.5, 0.4], [0.8, 0.6, 0.5]);
+        epoch_curves(
+            &path,
+            title,
+            "Loss",
+            pair(&train, &valid),
+            &EpochMarks::default(),
+        )
+        .unwrap();
+        // The title is drawn in the top 40 rows; its text must not touch either edge.
+        let pixels = image::open(&path).unwrap().to_rgb8();
+        let dark = |x: u32| (0..40).any(|y| pixels.get_pixel(x, y).0.iter().all(|&c| c < 128));
+        assert!((0..SIZE.0).any(dark), "no title drawn");
+        assert!(
+            !(0..8).chain(SIZE.0 - 8..SIZE.0).any(dark),
+            "the title is cut off"
+        );
     }
 
     #[test]

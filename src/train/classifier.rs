@@ -341,14 +341,14 @@ pub fn dropout_mask<B: Backend>(
     // Two decisions per draw, 32 bits each: a default classifier's batch (64 x 12,544
     // features) is 401,408 draws.
     let threshold = (rate * 2f64.powi(32)) as u64;
-    let mut values = Vec::with_capacity(count + 1);
-    while values.len() < count {
+    let mut values = vec![0f32; count];
+    // Branch-free: at a rate of 0.5 a branch on each decision mispredicts half the time.
+    for pair in values.chunks_mut(2) {
         let bits = rng.next_u64();
-        for half in [bits & 0xffff_ffff, bits >> 32] {
-            values.push(if half < threshold { 0.0 } else { kept });
+        for (value, half) in pair.iter_mut().zip([bits & 0xffff_ffff, bits >> 32]) {
+            *value = kept * f32::from(u8::from(half >= threshold));
         }
     }
-    values.truncate(count);
     Tensor::from_data(TensorData::new(values, [rows, columns]), device)
 }
 
