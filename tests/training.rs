@@ -372,3 +372,21 @@ fn a_denoising_autoencoder_validates_on_fixed_noisy_images() {
     };
     assert_eq!(losses(&again), losses(&run));
 }
+
+// The backend comparisons (tests/common/backends.rs) must not pass a backend that returns
+// NaN or infinity: f32::max drops a NaN, and `NaN > tolerance` is false.
+#[test]
+#[should_panic(expected = "differ")]
+fn a_nan_fails_the_backend_comparison() {
+    let flex = [("weights".to_string(), vec![1.0, 2.0, 3.0])];
+    let other = [("weights".to_string(), vec![1.0, f32::NAN, 3.0])];
+    common::backends::assert_each_close("nan", &flex, &other, 1e-3);
+}
+
+#[test]
+#[should_panic(expected = "differ")]
+fn an_infinity_fails_the_backend_comparison() {
+    let flex = [("weights".to_string(), vec![1.0, 2.0, 3.0])];
+    let other = [("weights".to_string(), vec![1.0, f32::INFINITY, 3.0])];
+    common::backends::assert_each_close("inf", &flex, &other, 1e-3);
+}

@@ -222,13 +222,21 @@ pub fn assert_each_close(
     for ((what, f), (_, o)) in flex.iter().zip(other) {
         assert_eq!(f.len(), o.len(), "{what}");
         let scale = f.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        // NaN or infinity anywhere is the worst difference (f32::max would drop a NaN).
         let worst = f
             .iter()
             .zip(o)
             .map(|(a, b)| (a - b).abs())
-            .fold(0f32, f32::max);
+            .fold(0f32, |m, d| {
+                if d.is_nan() || m.is_nan() {
+                    f32::NAN
+                } else {
+                    m.max(d)
+                }
+            });
         eprintln!("{what}: worst difference {worst:e} relative to {scale:e}");
-        if f64::from(worst / scale) > tolerance {
+        let relative = f64::from(worst / scale);
+        if relative.is_nan() || relative > tolerance {
             failed.push(format!("{what} by up to {worst} (largest value {scale})"));
         }
     }
