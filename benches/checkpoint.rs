@@ -2,7 +2,8 @@
 //! and RMSprop state serialised, and the file written atomically (flushed to disk), on the
 //! CPU (burn flex). Compare with an epoch of the same model (README: about 150 s on 2 cores).
 //!
-//! `cargo bench --bench checkpoint`; criterion prints the median per checkpoint.
+//! `cargo bench --bench checkpoint`; criterion prints the median per checkpoint, then the
+//! file's size.
 
 mod common;
 
@@ -64,6 +65,16 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
+    // What the file takes on disk, beside criterion's time per write.
+    let file = dir.path().join("checkpoints/L4_FS3_FL32_E100_B64.ckpt");
+    let bytes = std::fs::metadata(&file)
+        .expect("the checkpoint was written")
+        .len();
+    println!(
+        "checkpoint of L4 FS3 FL32 ({BACKEND}): {bytes} bytes ({:.1} MB), model record {} bytes",
+        bytes as f64 / 1e6,
+        record_bytes::<Train, _>(model.clone().into_record()).len()
+    );
 }
 
 criterion_group!(checkpoint, benches);

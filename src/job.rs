@@ -20,7 +20,7 @@ use crate::experiment::kinds::{EncoderDepth, Kind};
 use crate::experiment::plan::{Plan, Setup};
 use crate::experiment::prompt;
 use crate::experiment::resume::Checkpointing;
-use crate::experiment::source::RunSource;
+use crate::experiment::source::{RunSource, fingerprint};
 use crate::model::store::ModelCard;
 use crate::model::{AutoencoderConfig, ClassifierConfig};
 use crate::predictions::PredictJob;
@@ -29,6 +29,7 @@ use inputs::{
     BUNDLED_TEST_IMAGES, BUNDLED_TEST_LABELS, BUNDLED_TRAIN_IMAGES, BUNDLED_TRAIN_LABELS,
     check_enough_to_split, check_labels_within, check_size_fits, class_count, given_or_bundled,
     load_images, load_labelled, load_labels, prepare_output_folder, saved_model,
+    weights_fingerprint,
 };
 
 /// What a command does, fully resolved (the experiments boxed: they hold their data).
@@ -147,6 +148,8 @@ fn classify(args: ClassifyArgs) -> Result<Job> {
     let source = RunSource {
         loss: Some(args.loss.flag().to_string()),
         encoder: Some(model_path.display().to_string()),
+        labels_fingerprint: Some(fingerprint(train.labels.iter().copied())),
+        encoder_fingerprint: Some(weights_fingerprint(&model_path)?),
         ..RunSource::new(
             &train.images_path,
             &train.images,

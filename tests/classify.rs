@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use aelab::data::augment::Inputs;
 use aelab::data::dataset::Split;
 use aelab::experiment::kinds::ClassifierParam;
-use aelab::model::seeded::init_seeded;
 use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, Encoder};
-use aelab::train::classifier::{Labelled, LossKind, Recipe, Stage, Trainer, train_classifier};
+use aelab::train::classifier::{Labelled, LossKind, Recipe, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::stage::Controls;
@@ -19,7 +18,6 @@ use aelab::train::{Schedule, TrainError};
 use assert_cmd::Command;
 use burn::backend::{Autodiff, Flex};
 use burn::module::{Module, ModuleMapper, Param};
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::Tensor;
 use common::{assert_input_error, cl_rows};
 
@@ -41,12 +39,6 @@ fn config(classes: usize) -> ClassifierConfig {
     }
 }
 
-/// A module's weights and running statistics, byte for byte.
-fn bytes_of<M: Module<Train>>(module: M) -> Vec<u8> {
-    let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
-    Recorder::<Train>::record(&recorder, module.into_record(), ()).unwrap()
-}
-
 #[test]
 fn the_frozen_stage_leaves_the_encoder_bit_identical() {
     let (images, labels) = (common::mnist_images(200), common::mnist_labels(200));
@@ -54,24 +46,6 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         images: &images,
         labels: &labels,
     };
-    let split = Split::new(images.count, 13);
-    let device = Default::default();
-    // Seeded weights are materialised (burn draws plain `init` weights lazily, per clone).
-    let encoder = init_seeded::<_, Train>(
-        &AutoencoderConfig {
-            layers: 2,
-            filter_size: 3,
-            filters: 4,
-        },
-        13,
-        &device,
-    )
-    .encoder;
-    let model = config(10).on_encoder(encoder, 13, &device);
-    let (encoder_before, head_before) = (
-        bytes_of(model.encoder.clone()),
-        bytes_of(model.head.clone()),
-    );
     let schedule = Schedule {
         epochs: 2,
         batch_size: 32,
@@ -80,25 +54,12 @@ fn the_frozen_stage_leaves_the_encoder_bit_identical() {
         controls: Controls::REPORT,
         inputs: Inputs::NONE,
     };
-    let mut trainer = Trainer::new(
+    common::backends::assert_the_frozen_stage_keeps_the_encoder::<Train>(
+        &ENCODER,
+        schedule,
         data,
-        &split,
-        10,
-        Recipe::report(schedule),
-        LossKind::CrossEntropy,
-        &device,
+        &Default::default(),
     );
-    let model = trainer.stage(model, Stage::Frozen, &mut Silent).unwrap();
-    assert_eq!(bytes_of(model.encoder.clone()), encoder_before);
-    assert_ne!(bytes_of(model.head.clone()), head_before, "the head trains");
-
-    let model = trainer.stage(model, Stage::Full, &mut Silent).unwrap();
-    assert_ne!(
-        bytes_of(model.encoder),
-        encoder_before,
-        "stage 2 trains the encoder"
-    );
-    assert_eq!(trainer.history().len(), 4);
 }
 
 /// Makes every weight NaN, as a diverged run would.

@@ -86,6 +86,19 @@ fn classifier_stages_match_flex() {
     AGREEMENT.assert_histories(&flex.history, &torch.history);
 }
 
+/// On LibTorch, as on flex: the frozen stage leaves the encoder bit-identical.
+#[test]
+fn the_frozen_stage_keeps_the_encoder_on_libtorch() {
+    let (images, labels) = (common::mnist_images(200), common::mnist_labels(200));
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    backends::assert_the_frozen_stage_keeps_the_encoder::<Autodiff<LibTorch>>(
+        &SMALL, SCHEDULE, data, &CPU,
+    );
+}
+
 /// Before any training has had a chance to amplify rounding, every layer, forward and
 /// backward, agrees closely: LibTorch runs its convolutions channels-last with the bias
 /// inside and its own nearest upsampling, flex its batched convolutions, aelab's bias add and
@@ -210,4 +223,26 @@ fn libtorch_cuda_without_a_gpu_is_one_line() {
             .arg(out.path()),
         &["error: --device libtorch-cuda:7: "],
     );
+}
+
+/// LibTorch's CPU kernels give the same run to the bit while two threads keep the cores
+/// busy (as flex does: tests/reproducible.rs).
+#[test]
+fn an_autoencoder_trains_to_the_bit_the_same_on_a_busy_machine() {
+    let images = common::mnist_images(320);
+    backends::assert_reproducible(|| {
+        backends::autoencoder::<Autodiff<LibTorch>>(&SMALL, &SCHEDULE, &images, &CPU)
+    });
+}
+
+#[test]
+fn a_classifier_trains_to_the_bit_the_same_on_a_busy_machine() {
+    let (images, labels) = (common::mnist_images(320), common::mnist_labels(320));
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    backends::assert_reproducible(|| {
+        backends::classifier::<Autodiff<LibTorch>>(&SMALL, 16, SCHEDULE, data, &CPU)
+    });
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command as Process, Stdio};
+use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use aelab::data::dataset::image_batch;
@@ -36,43 +36,65 @@ fn only_row(out: &Path) -> AeRow {
     rows.into_iter().next().unwrap()
 }
 
-/// Start the run and kill -9 it once its checkpoint holds at least `epochs` epochs, or, with
-/// `after` given, at that moment; returns the epochs the checkpoint held when it died, or
-/// `None` when, with `after`, the run finished first.
-fn kill_during(
-    args: &[String],
-    path: &Path,
-    epochs: usize,
-    after: Option<Duration>,
-) -> Option<usize> {
-    let mut child = Process::new(assert_cmd::cargo::cargo_bin("aelab"))
+fn spawn(args: &[String]) -> Child {
+    Process::new(assert_cmd::cargo::cargo_bin("aelab"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        let done = Checkpoint::epochs_done(path).unwrap_or(0);
-        let due = match after {
-            Some(after) => started.elapsed() >= after,
-            None => done >= epochs,
-        };
-        if due {
-            break;
+        .unwrap()
+}
+
+/// Stop `child` where it is (SIGSTOP: it cannot finish an epoch or exit while we look).
+fn freeze(child: &Child) {
+    let sent = Process::new("kill")
+        .args(["-STOP", &child.id().to_string()])
+        .status();
+    assert!(sent.unwrap().success(), "kill -STOP failed");
+}
+
+/// Run the fresh run `args` (writing under `out`) and kill -9 it when its checkpoint at
+/// `path` holds exactly `epochs` epochs. The run is frozen as soon as the checkpoint holds
+/// that many, so the kill lands there unless the next epoch's checkpoint was written in the
+/// millisecond between two looks; then the run is started afresh, up to five times.
+fn kill_after_epoch(args: &[String], out: &Path, path: &Path, epochs: usize) {
+    for _ in 0..5 {
+        let mut child = spawn(args);
+        let started = Instant::now();
+        while Checkpoint::epochs_done(path).unwrap_or(0) < epochs {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before its checkpoint held {epochs} epochs"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "no checkpoint came"
+            );
+            std::thread::sleep(Duration::from_millis(1));
         }
-        if child.try_wait().unwrap().is_some() {
-            assert!(after.is_some(), "the run ended before it could be killed");
-            return None;
+        freeze(&child);
+        let held = Checkpoint::epochs_done(path);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if held == Some(epochs) {
+            return;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no checkpoint came"
-        );
-        std::thread::sleep(Duration::from_millis(5));
+        fs::remove_dir_all(out).unwrap();
+    }
+    panic!("the kill never landed after epoch {epochs}");
+}
+
+/// Start `args` and kill -9 it `after` it started, whatever it is doing: the epochs its
+/// checkpoint held when it died, or `None` when the run finished first.
+fn kill_after(args: &[String], path: &Path, after: Duration) -> Option<usize> {
+    let mut child = spawn(args);
+    std::thread::sleep(after);
+    freeze(&child);
+    if child.try_wait().unwrap().is_some() {
+        return None;
     }
     child.kill().unwrap();
-    assert!(!child.wait().unwrap().success());
+    child.wait().unwrap();
     // Whatever the moment, the checkpoint there is whole (or there is none yet).
     match Checkpoint::epochs_done(path) {
         Some(done) => Some(done),
@@ -83,35 +105,50 @@ fn kill_during(
     }
 }
 
+/// What a finished run leaves that a resume must reproduce: its row (all but the wall time),
+/// its model file and its loss curves, each to the byte.
+fn recorded(
+    out: &Path,
+) -> (
+    aelab::train::Figures<aelab::train::NoMetrics>,
+    Vec<u8>,
+    Vec<u8>,
+) {
+    let row = only_row(out);
+    assert!(row.figures.train_seconds > 0.0);
+    let figures = aelab::train::Figures {
+        train_seconds: 0.0,
+        ..row.figures
+    };
+    let model = fs::read(out.join("ae.mpk")).unwrap();
+    let curves = fs::read(out.join(format!("{RUN}_curves.png"))).unwrap();
+    (figures, model, curves)
+}
+
 #[test]
-fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() {
+fn a_run_killed_again_and_again_resumes_to_the_bytes_of_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
+    let saving = |out: &Path| with(&args(&data, out), &["--save", "ae"]);
     let clean_out = dir.path().join("clean");
-    aelab(&args(&data, &clean_out)).assert().success();
-    let clean = only_row(&clean_out);
+    aelab(&saving(&clean_out)).assert().success();
+    let clean = recorded(&clean_out);
     assert!(
         !checkpoint(&clean_out).exists(),
         "a recorded run's checkpoint is removed"
     );
 
     let out = dir.path().join("killed");
-    let run = args(&data, &out);
-    assert!(kill_during(&run, &checkpoint(&out), 2, None).unwrap() >= 2);
-    let mut resumed = run.clone();
-    resumed.push("--resume".into());
+    let run = saving(&out);
+    kill_after_epoch(&run, &out, &checkpoint(&out), 2);
+    let resumed = with(&run, &["--resume"]);
     // Killed again at arbitrary moments of resumed runs: each leaves a whole checkpoint.
-    let mut done = Checkpoint::epochs_done(&checkpoint(&out)).unwrap();
+    let mut done = 2;
     for millis in [150, 50, 300] {
         if done >= 5 {
             break;
         }
-        match kill_during(
-            &resumed,
-            &checkpoint(&out),
-            0,
-            Some(Duration::from_millis(millis)),
-        ) {
+        match kill_after(&resumed, &checkpoint(&out), Duration::from_millis(millis)) {
             Some(held) => {
                 assert!(held >= done, "a checkpoint went back from {done} to {held}");
                 done = held;
@@ -121,25 +158,26 @@ fn a_run_killed_again_and_again_resumes_to_the_losses_of_an_uninterrupted_one() 
         }
     }
     if !checkpoint(&out).exists() {
-        // The last kill came too late: the run ended and was recorded; run it afresh from
-        // a kill after epoch 5 so the resume below has something to do.
-        fs::remove_file(out.join("loss_values.csv")).unwrap();
-        kill_during(&run, &checkpoint(&out), 5, None);
+        // The last kill came too late: the run ended and was recorded; run it afresh to a
+        // kill after epoch 5 so the resume below has something to do.
+        kill_after_epoch(&run, &out, &checkpoint(&out), 5);
     }
+    let held = Checkpoint::epochs_done(&checkpoint(&out)).unwrap();
+    assert!((2..6).contains(&held), "killed after epoch {held} of 6");
     let output = aelab(&resumed).assert().success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
     assert!(
-        stdout.contains(&format!("Training {RUN}")) && stdout.contains("resuming from epoch"),
+        stdout.contains(&format!("Training {RUN}"))
+            && stdout.contains(&format!("resuming from epoch {held} of 6")),
         "{stdout}"
     );
-
-    let row = only_row(&out);
-    assert_eq!(
-        (row.figures.loss, row.figures.val_loss),
-        (clean.figures.loss, clean.figures.val_loss),
-        "resumed {row:?}, clean {clean:?}"
+    let (figures, model, curves) = recorded(&out);
+    assert_eq!(figures, clean.0, "killed after epoch {held}");
+    assert!(
+        model == clean.1,
+        "killed after epoch {held}: another model file"
     );
-    assert!(row.figures.train_seconds > 0.0);
+    assert!(curves == clean.2, "killed after epoch {held}: other curves");
     assert!(!checkpoint(&out).exists());
 }
 
@@ -149,7 +187,7 @@ fn a_checkpoint_is_resumed_only_when_asked_and_only_by_its_own_run() {
     let data = common::write_images(dir.path(), "imgs.gz", &common::mnist_images(300));
     let out = dir.path().join("results");
     let run = args(&data, &out);
-    kill_during(&run, &checkpoint(&out), 1, None);
+    kill_after_epoch(&run, &out, &checkpoint(&out), 1);
     let before = fs::read(checkpoint(&out)).unwrap();
 
     let stderr = |cmd: &mut Command, code: i32| {
@@ -228,7 +266,10 @@ fn a_full_disk_is_one_line_exit_1_and_nothing_lost() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("skipped: mounting a small tmpfs needs root");
+        common::skipped(
+            "a_full_disk_is_one_line_exit_1_and_nothing_lost",
+            "mounting a small tmpfs needs root",
+        );
         return;
     }
     struct Unmount<'a>(&'a Path);
@@ -357,7 +398,8 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
 #[test]
 fn a_checkpoint_from_before_the_learning_rate_still_resumes() {
     let (dir, _, _) = common::mnist_folder(300);
-    // The checkpoint names the data as it was given: run from its folder.
+    // The checkpoint names aelab 0.1.0 and the data's path, as it was given; neither
+    // counts now (its model format is 1), but the path is given the same anyway.
     let run = |out: &str, more: &[&str]| {
         let args = common::tiny_autoencoder(Path::new("imgs.gz"), Path::new(out));
         let mut cmd = aelab(&with(&args, &["--epochs", "3", "--no-menu"]));
@@ -416,11 +458,12 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
     let clean = dir.path().join("clean");
     aelab(&classify(&clean)).assert().success();
 
+    // After epoch 1 (in stage 1), 3 (stage 1 done, stage 2 not begun) and 4 (in stage 2).
     for kill_after in [1, 3, 4] {
         let out = dir.path().join(format!("killed-{kill_after}"));
         let run = classify(&out);
         let path = out.join("checkpoints/L2_FC8_E3_B32.ckpt");
-        kill_during(&run, &path, kill_after, None);
+        kill_after_epoch(&run, &out, &path, kill_after);
         let mut resumed = run.clone();
         resumed.push("--resume".into());
         aelab(&resumed).assert().success();
@@ -429,7 +472,93 @@ fn a_classifier_resumes_in_either_stage_to_the_losses_of_an_uninterrupted_one() 
             figures(&clean),
             "killed after epoch {kill_after}"
         );
+        for file in ["classification_report.txt", "confusion_matrix.png"] {
+            assert!(
+                fs::read(out.join(file)).unwrap() == fs::read(clean.join(file)).unwrap(),
+                "killed after epoch {kill_after}: another {file}"
+            );
+        }
     }
+}
+
+/// A classifier's checkpoint is known by what its files hold, not by where they are: the
+/// same images, labels and encoder under other paths resume it; one changed label, or an
+/// encoder with other weights under the same name, is another run.
+#[test]
+fn a_classifier_checkpoint_is_known_by_its_files_contents_not_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().join("here");
+    fs::create_dir_all(&here).unwrap();
+    let images = common::write_images(&here, "imgs.gz", &common::mnist_images(200));
+    let labels = common::mnist_labels(200);
+    common::write_labels(&here, "labels.gz", &labels);
+    let autoencoder = |seed: &str, out: &Path| {
+        let args = with(&args(&images, out), &["--epochs", "1", "--seed", seed]);
+        aelab(&args).assert().success();
+    };
+    autoencoder("13", &here.join("ae"));
+    let out = dir.path().join("results");
+    let classify = |folder: &Path, more: &[&str]| {
+        let mut args: Vec<String> = ["classify", "--device", "cpu", "--no-menu"]
+            .map(String::from)
+            .to_vec();
+        for (flag, file) in [
+            ("-d", "imgs.gz"),
+            ("--dl", "labels.gz"),
+            ("-t", "imgs.gz"),
+            ("--tl", "labels.gz"),
+            ("--model", "ae/ae"),
+        ] {
+            args.extend([flag.to_string(), folder.join(file).display().to_string()]);
+        }
+        args.extend(["--out".into(), out.display().to_string()]);
+        let tiny = ["--epochs", "1", "--batch-size", "32", "--fc-units", "4"];
+        with(&with(&args, &tiny), more)
+    };
+    let resumed = |folder: &Path| {
+        let output = aelab(&classify(folder, &["--resume", "--keep-checkpoints"])).output();
+        let output = output.unwrap();
+        let said = |bytes: &[u8]| String::from_utf8_lossy(bytes).to_string();
+        (
+            output.status.code(),
+            said(&output.stdout),
+            said(&output.stderr),
+        )
+    };
+    aelab(&classify(&here, &["--keep-checkpoints"]))
+        .assert()
+        .success();
+
+    // The same files, copied elsewhere.
+    let there = dir.path().join("there");
+    fs::create_dir_all(there.join("ae")).unwrap();
+    for file in ["imgs.gz", "labels.gz", "ae/ae.mpk", "ae/ae.json"] {
+        fs::copy(here.join(file), there.join(file)).unwrap();
+    }
+    let (code, stdout, stderr) = resumed(&there);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("resuming from epoch 2 of 2"), "{stdout}");
+
+    // One label changed.
+    let mut changed = labels.clone();
+    changed[5] = (changed[5] + 1) % 10;
+    common::write_labels(&there, "labels.gz", &changed);
+    let (code, _, stderr) = resumed(&there);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("cannot resume") && stderr.contains("labels fingerprint"),
+        "{stderr}"
+    );
+
+    // Other weights under the same name.
+    common::write_labels(&there, "labels.gz", &labels);
+    autoencoder("7", &there.join("ae"));
+    let (code, _, stderr) = resumed(&there);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("cannot resume") && stderr.contains("encoder fingerprint"),
+        "{stderr}"
+    );
 }
 
 /// With every stage control on (a plateau schedule, the best epoch kept, early stopping)
@@ -498,7 +627,8 @@ fn a_run_with_stage_controls_resumes_to_the_uninterrupted_one() {
         let out = dir.path().join(format!("killed-{kill_after}"));
         let run = controlled(&out);
         let path = out.join(format!("checkpoints/{run_name}.ckpt"));
-        let held = kill_during(&run, &path, kill_after, None).unwrap();
+        kill_after_epoch(&run, &out, &path, kill_after);
+        let held = kill_after;
         assert!(
             held < end.last,
             "killed after epoch {held}: nothing left to resume"

@@ -52,10 +52,13 @@ const AGREEMENT: Agreement = Agreement {
 /// its weights only loosely. Once the encoder is unfrozen the two backends' weights part by
 /// up to three of RMSprop's first steps (about `learning rate x sqrt(10)` = 0.003 each,
 /// whatever the gradient's size): 0.006-0.013 on every layer, 10% of one layer's largest
-/// weight, where the autoencoder's weights agree to 4e-5 after as many steps. The cause is
-/// not found (docs/gpu-notes.md); a wrong kernel still shows in the losses and in
-/// [first_step_matches_flex], which holds the loss, the image gradient through every layer
-/// and the output to 1e-4 (measured 1e-6).
+/// weight, where the autoencoder's weights agree to 4e-5 after as many steps. It cannot be
+/// tightened until that cause is found (docs/gpu-notes.md; a step that RMSprop normalises
+/// follows the sign of a gradient, so a gradient near zero flips with the order of a sum);
+/// meanwhile a wrong kernel still shows in the losses, in [first_step_matches_flex], which
+/// holds the loss, the image gradient through every layer and the output to 1e-4
+/// (measured 1e-6), and the frozen stage is held exactly by
+/// [the_frozen_stage_keeps_the_encoder_on_wgpu].
 const CLASSIFIER_AGREEMENT: Agreement = Agreement {
     tolerance: 2e-3,
     results_tolerance: 0.15,
@@ -113,8 +116,23 @@ fn autoencoder_training_matches_flex() {
     AGREEMENT.assert_outcomes(&flex, &wgpu);
 }
 
-/// The frozen stage (the encoder's weights must not move) and the stage that trains
-/// everything, one epoch each.
+/// On wgpu, as on flex: the frozen stage leaves the encoder bit-identical.
+#[test]
+fn the_frozen_stage_keeps_the_encoder_on_wgpu() {
+    let (images, labels) = (common::mnist_images(IMAGES), common::mnist_labels(IMAGES));
+    let data = Labelled {
+        images: &images,
+        labels: &labels,
+    };
+    backends::assert_the_frozen_stage_keeps_the_encoder::<Autodiff<Wgpu>>(
+        &SHRUNK,
+        SCHEDULE,
+        data,
+        &wgpu_device(),
+    );
+}
+
+/// The frozen stage and the stage that trains everything, one epoch each, against flex.
 #[test]
 fn classifier_stages_match_flex() {
     let (images, labels) = (common::mnist_images(IMAGES), common::mnist_labels(IMAGES));
@@ -160,8 +178,9 @@ fn the_binary_trains_on_wgpu() {
     assert!(out.path().join("ae.mpk").exists());
 }
 
-/// No adapter (here: a Vulkan loader pointed at no driver): one line and exit code 2, not a
-/// panic inside burn's device setup.
+/// No adapter at all (a Vulkan loader pointed at no driver, so that `--device wgpu` finds
+/// none, as on a machine without Vulkan): one line and exit code 2, not a panic inside
+/// burn's device setup.
 #[test]
 fn no_adapter_is_one_line() {
     let out = tempfile::tempdir().unwrap();
@@ -180,8 +199,8 @@ fn no_adapter_is_one_line() {
                 "--filters",
                 "2",
             ])
-            .args(["--epochs", "1", "--no-menu", "--device", "wgpu:3", "--out"])
+            .args(["--epochs", "1", "--no-menu", "--device", "wgpu", "--out"])
             .arg(out.path()),
-        &["error: --device wgpu:3: "],
+        &["error: --device wgpu: ", "no graphics adapter answers"],
     );
 }

@@ -423,7 +423,8 @@ impl<P: ParamSet> Hyper<P> {
 
 param_table! {
     /// The classifier's hyperparameters; the defaults are the original report's base run:
-    /// all of the encoder's layers, FC 32, 20 epochs per stage, batch 64.
+    /// all of the encoder's layers, FC 32, 10 epochs per stage (the report's `Epochs 20`
+    /// counts both), batch 64.
     pub enum ClassifierParam {
         Layers = Param {
             default: DefaultValue::Derived("all of the autoencoder's"),
@@ -434,7 +435,7 @@ param_table! {
             "Units of the fully connected layer", 32)
             .within(1, Some(MAX_FC_UNITS)),
         Epochs = Param::whole("epochs", "Epochs", "E", "Epochs", "E",
-            "Epochs of each stage: encoder frozen, then everything", 20),
+            "Epochs of each stage: encoder frozen, then everything (2E in all)", 10),
         BatchSize = BATCH_SIZE_PARAM,
         LearningRate = LEARNING_RATE_PARAM,
         FineTuneFactor = added("fine-tune-factor", "Fine-tuning factor", "FTF",
@@ -659,8 +660,8 @@ mod tests {
     fn classifier_names_and_limits() {
         let depth = EncoderDepth(4);
         let base = Hyper::<ClassifierParam>::on_encoder(&[], depth);
-        assert_eq!(base.run_name(), "L4_FC32_E20_B64");
-        assert_eq!(base.graph_name(ClassifierParam::FcUnits), "L4_FCx_E20_B64");
+        assert_eq!(base.run_name(), "L4_FC32_E10_B64");
+        assert_eq!(base.graph_name(ClassifierParam::FcUnits), "L4_FCx_E10_B64");
         assert_eq!(
             ClassifierParam::for_key("fc-units"),
             Some(ClassifierParam::FcUnits)

@@ -5,7 +5,8 @@
 //! a run with the same.
 
 use crate::data::idx::Images;
-use crate::train::checkpoint::Identity;
+use crate::model::format::MODEL_FORMAT;
+use crate::train::checkpoint::{Identity, MODEL_FORMAT_FIELD};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunSource {
@@ -19,9 +20,13 @@ pub struct RunSource {
     /// A classifier's loss function and the autoencoder its encoder came from.
     pub loss: Option<String>,
     pub encoder: Option<String>,
-    /// A digest of the pixels: a checkpoint is not resumed on a changed file of the same
-    /// name. Not shown in tables.
+    /// Digests of what the run learns from, for its checkpoint's identity (not shown in
+    /// tables): the pixels, a classifier's training labels and its encoder's weights file.
+    /// So a changed file of the same name is another run, and the same data by another
+    /// path the same run.
     pub fingerprint: u64,
+    pub labels_fingerprint: Option<u64>,
+    pub encoder_fingerprint: Option<u64>,
 }
 
 impl RunSource {
@@ -35,24 +40,34 @@ impl RunSource {
             device,
             loss: None,
             encoder: None,
-            fingerprint: fingerprint(images),
+            fingerprint: images_fingerprint(images),
+            labels_fingerprint: None,
+            encoder_fingerprint: None,
         }
     }
 
-    /// The checkpoint identity of the run `run_name` of kind `kind` from this source.
+    /// The checkpoint identity of the run `run_name` of kind `kind` from this source: what
+    /// the files hold, not where they are.
     pub fn identity(&self, kind: &str, run_name: &str) -> Identity {
+        let hex = |digest: u64| format!("{digest:016x}");
         let mut fields = vec![
-            ("aelab version", env!("CARGO_PKG_VERSION").to_string()),
+            (MODEL_FORMAT_FIELD, MODEL_FORMAT.to_string()),
             ("kind", kind.to_string()),
             ("run", run_name.to_string()),
-            ("data", self.data.clone()),
             ("images", self.images.to_string()),
-            ("data fingerprint", format!("{:016x}", self.fingerprint)),
+            ("data fingerprint", hex(self.fingerprint)),
             ("seed", self.seed.to_string()),
             ("device", self.device.clone()),
         ];
         fields.extend(self.loss.clone().map(|loss| ("loss", loss)));
-        fields.extend(self.encoder.clone().map(|encoder| ("encoder", encoder)));
+        fields.extend(
+            self.labels_fingerprint
+                .map(|d| ("labels fingerprint", hex(d))),
+        );
+        fields.extend(
+            self.encoder_fingerprint
+                .map(|d| ("encoder fingerprint", hex(d))),
+        );
         Identity(
             fields
                 .into_iter()
@@ -115,15 +130,20 @@ impl From<&RunSource> for SourceColumns {
     }
 }
 
-/// FNV-1a over the images' size and pixels: fast (a pass over 47 MB takes tens of
-/// milliseconds) and stable across versions, which is all a fingerprint needs.
-pub fn fingerprint(images: &Images) -> u64 {
+/// The images' size and pixels, digested.
+pub fn images_fingerprint(images: &Images) -> u64 {
     let size = [images.count, images.height, images.width].map(|n| n as u64);
     let bytes = size
         .iter()
         .flat_map(|n| n.to_le_bytes())
         .chain(images.pixels.iter().copied());
-    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+    fingerprint(bytes)
+}
+
+/// FNV-1a: fast (a pass over 47 MB takes tens of milliseconds) and stable across versions
+/// and machines, which is all a fingerprint needs.
+pub fn fingerprint(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
 }
@@ -140,9 +160,9 @@ mod tests {
             width: 2,
             pixels: vec![0, 1, 2, 3, 4, 5, 6, 7],
         };
-        let before = fingerprint(&images);
-        assert_eq!(before, fingerprint(&images));
+        let before = images_fingerprint(&images);
+        assert_eq!(before, images_fingerprint(&images));
         images.pixels[5] = 9;
-        assert_ne!(before, fingerprint(&images));
+        assert_ne!(before, images_fingerprint(&images));
     }
 }

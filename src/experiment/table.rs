@@ -414,6 +414,8 @@ mod tests {
             loss: None,
             encoder: None,
             fingerprint: 0,
+            labels_fingerprint: None,
+            encoder_fingerprint: None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::data::idx::{self, Images};
 use crate::error::{InputError, Result};
 use crate::experiment::classifier::LabelledFiles;
+use crate::experiment::source::fingerprint;
 use crate::model::store::{self, Architecture, ModelCard, StoreError};
 
 /// The bundled MNIST files, relative to the repository.
@@ -70,6 +71,14 @@ pub fn saved_model<A: Architecture>(model_path: &Path, defaulted: bool) -> Resul
         Err(StoreError::NotFound { path }) => Err(missing(&path)),
         other => Ok(other?),
     }
+}
+
+/// A digest of a saved model's weights file, which names what a classifier starts from.
+pub fn weights_fingerprint(model_path: &Path) -> Result<u64, InputError> {
+    let (mpk, _) = store::model_paths(model_path);
+    let bytes = fs::read(&mpk)
+        .map_err(|e| InputError::new(format!("{}: cannot read: {e}", mpk.display())))?;
+    Ok(fingerprint(bytes))
 }
 
 /// Images must be the size the model was trained on.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::backend::ModelBackend;
 use super::block::ConvStack;
 use super::encoder::{Encoder, POOLED_LAYERS};
-use super::seeded::{Build, init_seeded};
+use super::seeded::{Build, init_seeded, numbered};
 use crate::exit::InputError;
 
 /// The widest fully connected layer we accept.
@@ -92,10 +92,12 @@ impl ClassifierConfig {
         seed: u64,
         device: &B::Device,
     ) -> Classifier<B> {
-        Classifier {
+        let classifier = Classifier {
             encoder: encoder.truncated(self.encoder.layers),
             head: init_seeded(&self.head(), seed, device),
-        }
+        };
+        // The encoder's and the head's ids were numbered apart, so some are the same.
+        numbered(classifier, device)
     }
 }
 

@@ -7,9 +7,11 @@ pub mod backend;
 pub mod batch_norm;
 pub mod batch_norm_cpu;
 pub mod block;
+pub mod canonical;
 pub mod classifier;
 pub mod decoder;
 pub mod encoder;
+pub mod format;
 pub mod seeded;
 pub mod store;
 

@@ -9,6 +9,7 @@ use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 
 use super::backend::ModelBackend;
+use super::canonical::numbered_ids;
 
 /// A configuration that builds the same module on any backend.
 pub trait Build {
@@ -30,7 +31,8 @@ pub fn drawing_weights<T>(draw: impl FnOnce() -> T) -> T {
     draw()
 }
 
-/// Build `config`'s module with weights drawn from `seed` (on the CPU), on `device`.
+/// Build `config`'s module with weights drawn from `seed` (on the CPU), on `device`, its
+/// parameters numbered in order (burn's own ids are random, and are written to its files).
 pub fn init_seeded<C: Build, B: ModelBackend>(
     config: &C,
     seed: u64,
@@ -43,9 +45,21 @@ pub fn init_seeded<C: Build, B: ModelBackend>(
         let weights =
             Recorder::<Flex>::record(&recorder, config.build::<Flex>(&cpu).into_record(), ())
                 .expect("serialising fresh weights in memory cannot fail");
+        let weights = numbered_ids(&weights);
         let record = Recorder::<B>::load(&recorder, weights, device)
             .expect("weights serialised just now deserialise");
         // Loading into the device model draws its lazy biases too (see `store::load`).
         config.build::<B>(device).load_record(record)
     })
+}
+
+/// `module` with its parameters numbered in order, as [`init_seeded`] numbers a fresh one: for
+/// a model put together from parts numbered on their own.
+pub fn numbered<B: ModelBackend, M: Module<B> + Clone>(module: M, device: &B::Device) -> M {
+    let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
+    let bytes = Recorder::<B>::record(&recorder, module.clone().into_record(), ())
+        .expect("serialising a model in memory cannot fail");
+    let record = Recorder::<B>::load(&recorder, numbered_ids(&bytes), device)
+        .expect("a record serialised just now deserialises");
+    module.load_record(record)
 }

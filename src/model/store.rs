@@ -1,6 +1,6 @@
 //! Saving and loading a model: `NAME.mpk` holds the weights (burn's named MessagePack, full
 //! precision) and `NAME.json` the model card (kind, architecture, image size, aelab version,
-//! how it was trained). Both are written atomically; loading rebuilds the model from the card
+//! model format, how it was trained). Both are written atomically; loading rebuilds the model from the card
 //! and rejects weights that do not fit it.
 
 use std::fmt::{self, Debug};
@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::autoencoder::{Autoencoder, AutoencoderConfig, AutoencoderRecord};
 use super::backend::ModelBackend;
 use super::classifier::{Classifier, ClassifierConfig, ClassifierRecord};
+use super::format::MODEL_FORMAT;
 use crate::exit::{ExitKind, InputError};
 use crate::fsutil;
 
@@ -155,6 +156,9 @@ pub struct TrainingInfo {
 pub struct ModelCard<A> {
     pub kind: ModelKind,
     pub aelab_version: String,
+    /// See [`MODEL_FORMAT`]; cards written before it are format 1.
+    #[serde(default = "first_format")]
+    pub model_format: u32,
     pub architecture: A,
     pub height: usize,
     pub width: usize,
@@ -171,12 +175,17 @@ impl<A: Architecture> ModelCard<A> {
         Self {
             kind: A::KIND,
             aelab_version: env!("CARGO_PKG_VERSION").to_string(),
+            model_format: MODEL_FORMAT,
             architecture,
             height,
             width,
             training,
         }
     }
+}
+
+fn first_format() -> u32 {
+    1
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -284,6 +293,15 @@ pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreErro
         ));
     }
     let card: ModelCard<A> = serde_json::from_str(&text).map_err(not_a_card)?;
+    if card.model_format > MODEL_FORMAT {
+        return Err(invalid(
+            json,
+            format!(
+                "written by a newer aelab (model format {}; this one knows up to {MODEL_FORMAT})",
+                card.model_format
+            ),
+        ));
+    }
     card.architecture
         .check(card.height, card.width)
         .map_err(|e| invalid(json, e))?;
@@ -493,6 +511,19 @@ fn check_tensor(data: &TensorData) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::model::ConvStack;
+
+    #[test]
+    fn a_card_of_a_newer_model_format_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ae = dir.path().join("ae.json");
+        let card = format!(
+            r#"{{"kind":"autoencoder","aelab_version":"9.0.0","model_format":{},"architecture":{{"layers":2,"filter_size":3,"filters":8}},"height":28,"width":28,"training":null}}"#,
+            MODEL_FORMAT + 1
+        );
+        fs::write(&ae, card).unwrap();
+        let err = read_card::<AutoencoderConfig>(&ae).unwrap_err().to_string();
+        assert!(err.contains("ae.json: written by a newer aelab"), "{err}");
+    }
 
     /// Cards exactly as aelab wrote them before the encoder, decoder and autoencoder
     /// configs became one `ConvStack`: the saved format must not have moved.

@@ -23,33 +23,55 @@ use super::stage::{StageEnd, StageState};
 use crate::data::dataset::Rng;
 use crate::exit::{InputError, WriteError};
 use crate::fsutil;
+use crate::model::canonical::sorted_maps;
 use crate::model::seeded::drawing_weights;
 
 const MAGIC: &[u8] = b"AELABCKPT1\n";
 
 /// What a checkpoint belongs to: every setting that decides the run's losses, as named
-/// values in a fixed order (aelab's version, the kind, the run, the data, the seed, the
-/// device, ...). A checkpoint is resumed only by a run of an equal identity.
+/// values in a fixed order (the model format, the kind, the run, the data's fingerprint,
+/// the seed, the device, ...). A checkpoint is resumed only by a run of an equal identity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity(pub Vec<(String, String)>);
 
+/// The identity's first field: [`crate::model::format::MODEL_FORMAT`].
+pub const MODEL_FORMAT_FIELD: &str = "model format";
+
 impl Identity {
+    /// The identity as this aelab writes it. aelab 0.1.0 wrote its version where the model
+    /// format is now (its checkpoints are format 1) and named the data and the encoder by
+    /// their paths, which no longer count; the fingerprints it lacked stay missing.
+    fn upgraded(&self) -> Identity {
+        let fields = self
+            .0
+            .iter()
+            .filter_map(|(name, value)| match name.as_str() {
+                "aelab version" if value == "0.1.0" => {
+                    Some((MODEL_FORMAT_FIELD.into(), "1".into()))
+                }
+                "data" | "encoder" => None,
+                _ => Some((name.clone(), value.clone())),
+            });
+        Identity(fields.collect())
+    }
+
     /// The first setting in which `self` (the checkpoint's) differs from `run`'s, said as
     /// "written for seed 13, this run has seed 7".
     fn difference(&self, run: &Identity) -> Option<String> {
+        let written = self.upgraded();
         let value = |id: &Identity, name: &str| {
             id.0.iter()
                 .find(|(n, _)| n == name)
                 .map_or_else(|| "none".to_string(), |(_, v)| v.clone())
         };
-        let names = run.0.iter().chain(&self.0).map(|(name, _)| name);
+        let names = run.0.iter().chain(&written.0).map(|(name, _)| name);
         names
             .into_iter()
-            .find(|name| value(self, name) != value(run, name))
+            .find(|name| value(&written, name) != value(run, name))
             .map(|name| {
                 format!(
                     "it was written for {name} {}, this run has {name} {}",
-                    value(self, name),
+                    value(&written, name),
                     value(run, name)
                 )
             })
@@ -118,7 +140,7 @@ pub enum OnDisk {
         done: usize,
         total: usize,
     },
-    /// A checkpoint that another run wrote (other settings, data or aelab version): why.
+    /// A checkpoint that another run wrote (other settings, data or model format): why.
     OtherRun(String),
 }
 
@@ -126,10 +148,12 @@ fn recorder() -> NamedMpkBytesRecorder<FullPrecisionSettings> {
     NamedMpkBytesRecorder::new()
 }
 
-/// The bytes of any burn record (a module's, an optimizer's).
+/// The bytes of any burn record (a module's, an optimizer's), the same for the same record:
+/// an optimizer's state is a hash map, which burn writes in an order drawn per process.
 pub fn record_bytes<B: Backend, R: Record<B>>(record: R) -> Vec<u8> {
-    Recorder::<B>::record(&recorder(), record, ())
-        .expect("serialising a record in memory cannot fail")
+    let bytes = Recorder::<B>::record(&recorder(), record, ())
+        .expect("serialising a record in memory cannot fail");
+    sorted_maps(&bytes)
 }
 
 /// A record from bytes that [`record_bytes`] made.
@@ -368,6 +392,22 @@ mod tests {
 
         mine.remove().unwrap();
         assert!(!dir.path().join("checkpoints").exists());
+    }
+
+    #[test]
+    fn a_checkpoint_of_aelab_0_1_0_is_format_1_and_its_paths_no_longer_count() {
+        let field = |name: &str, value: &str| (name.to_string(), value.to_string());
+        let written = Identity(vec![
+            field("aelab version", "0.1.0"),
+            field("data", "old/path/imgs.gz"),
+            field("seed", "13"),
+        ]);
+        let format = |n: &str| Identity(vec![field(MODEL_FORMAT_FIELD, n), field("seed", "13")]);
+        assert_eq!(written.difference(&format("1")), None);
+        assert_eq!(
+            written.difference(&format("2")).unwrap(),
+            "it was written for model format 1, this run has model format 2"
+        );
     }
 
     #[test]

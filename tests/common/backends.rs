@@ -7,18 +7,31 @@ use aelab::data::idx::Images;
 use aelab::model::seeded::init_seeded;
 use aelab::model::{ClassifierConfig, ConvStack, TrainBackend};
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
-use aelab::train::classifier::{Labelled, LossKind, Recipe, Trainer, train_classifier};
+use aelab::train::classifier::{Labelled, LossKind, Recipe, Stage, Trainer, train_classifier};
 use aelab::train::epochs::Start;
 use aelab::train::progress::Silent;
 use aelab::train::{Accuracy, EpochStats, Metrics, NoMetrics, Schedule};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-/// What a run left: its history, then named results, each flattened.
+/// What a run left: its history, then named results, each flattened, and its model as
+/// `aelab` writes it to a file.
 pub struct Outcome<M> {
     pub history: Vec<EpochStats<M>>,
     pub results: Vec<(String, Vec<f32>)>,
+    pub model_file: Vec<u8>,
+}
+
+/// The bytes of `module`'s model file (burn's named MessagePack, as `aelab --save` writes).
+pub fn model_file<B: Backend, M: Module<B>>(module: M) -> Vec<u8> {
+    let recorder = NamedMpkBytesRecorder::<FullPrecisionSettings>::new();
+    Recorder::<B>::record(&recorder, module.into_record(), ()).unwrap()
 }
 
 fn flat(data: TensorData) -> Vec<f32> {
@@ -72,6 +85,7 @@ pub fn autoencoder<B: TrainBackend>(
     Outcome {
         history: run.history,
         results,
+        model_file: model_file(model),
     }
 }
 
@@ -103,10 +117,60 @@ pub fn classifier<B: TrainBackend>(
         device,
     );
     let run = train_classifier(trainer, model, &config, &mut Silent).unwrap();
+    let model = run.model.valid();
     Outcome {
         history: run.history,
-        results: weights(&run.model.valid()),
+        results: weights(&model),
+        model_file: model_file(model),
     }
+}
+
+/// The two stages one at a time on `B`, from an encoder of `stack` drawn from the seed: the
+/// frozen stage leaves the encoder's weights and BatchNorm statistics bit-identical and
+/// trains the head; the stage after it trains the encoder.
+pub fn assert_the_frozen_stage_keeps_the_encoder<B: TrainBackend>(
+    stack: &ConvStack,
+    schedule: Schedule,
+    data: Labelled,
+    device: &B::Device,
+) {
+    let split = Split::new(data.images.count, schedule.seed);
+    let config = ClassifierConfig {
+        encoder: *stack,
+        fc_units: 8,
+        classes: 10,
+        height: data.images.height,
+        width: data.images.width,
+    };
+    let encoder = init_seeded::<_, B>(stack, schedule.seed, device).encoder;
+    let model = config.on_encoder(encoder, schedule.seed, device);
+    let (encoder_before, head_before) = (
+        model_file(model.encoder.clone()),
+        model_file(model.head.clone()),
+    );
+    let mut trainer = Trainer::new(
+        data,
+        &split,
+        10,
+        Recipe::report(schedule),
+        LossKind::CrossEntropy,
+        device,
+    );
+    let model = trainer.stage(model, Stage::Frozen, &mut Silent).unwrap();
+    assert!(
+        model_file(model.encoder.clone()) == encoder_before,
+        "the frozen stage moved the encoder"
+    );
+    assert!(
+        model_file(model.head.clone()) != head_before,
+        "the frozen stage left the head as it was"
+    );
+    let model = trainer.stage(model, Stage::Full, &mut Silent).unwrap();
+    assert!(
+        model_file(model.encoder) != encoder_before,
+        "the stage after the frozen one left the encoder as it was"
+    );
+    assert_eq!(trainer.history().len(), 2 * schedule.epochs);
 }
 
 /// From the seed's initial weights, on `B`: the training-mode loss of a batch of `images`,
@@ -245,4 +309,84 @@ pub fn assert_each_close(
         "flex and {name} differ: {}",
         failed.join("; ")
     );
+}
+
+/// How many times [`assert_reproducible`] makes a run.
+const RUNS: usize = 5;
+
+/// Threads that keep every core busy until dropped.
+pub struct Busy {
+    stop: Arc<AtomicBool>,
+    spinners: Vec<JoinHandle<()>>,
+}
+
+impl Busy {
+    pub fn cores(count: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let spinners = (0..count)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut spin = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        spin = std::hint::black_box(spin.wrapping_mul(31).wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        Self { stop, spinners }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for spinner in self.spinners.drain(..) {
+            let _ = spinner.join();
+        }
+    }
+}
+
+/// An epoch as bits, its wall time left out: equal only when every figure is the same to
+/// the bit (and never when one is NaN).
+fn bits<M: std::fmt::Debug>(epoch: &EpochStats<M>) -> String {
+    format!(
+        "epoch {} loss {:#x} val_loss {:#x} lr {:?} {:?}",
+        epoch.epoch,
+        epoch.loss.to_bits(),
+        epoch.val_loss.to_bits(),
+        epoch.learning_rate.map(f64::to_bits),
+        epoch.metrics
+    )
+}
+
+/// `run` made [`RUNS`] times on a busy machine gives the same outcome every time.
+pub fn assert_reproducible<M: std::fmt::Debug>(run: impl Fn() -> Outcome<M>) {
+    let _busy = Busy::cores(2);
+    let first = run();
+    assert!(
+        first
+            .history
+            .iter()
+            .all(|e| e.loss.is_finite() && e.val_loss.is_finite()),
+        "{:?}",
+        first.history
+    );
+    let history: Vec<String> = first.history.iter().map(bits).collect();
+    for attempt in 2..=RUNS {
+        let again = run();
+        let again_history: Vec<String> = again.history.iter().map(bits).collect();
+        assert_eq!(again_history, history, "run {attempt}'s history");
+        for ((name, a), (_, b)) in first.results.iter().zip(&again.results) {
+            let same =
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "run {attempt}: {name} differs");
+        }
+        assert!(
+            again.model_file == first.model_file,
+            "run {attempt}: the model file differs ({} and {} bytes)",
+            first.model_file.len(),
+            again.model_file.len()
+        );
+    }
 }

@@ -369,34 +369,38 @@ where
     };
 
     let starts: Vec<usize> = (0..batch).step_by(per_chunk).collect();
+    // A fixed order of float additions, whatever the scheduling: the chunks split into one
+    // run of consecutive chunks per thread, each summed in order, and the runs' sums added
+    // in order (rayon's fold/reduce would group them by which thread stole what).
     #[cfg(feature = "rayon")]
-    {
+    let partials: Vec<Vec<T>> = {
         use rayon::prelude::*;
+        let runs = rayon::current_num_threads().clamp(1, starts.len().max(1));
         starts
-            .par_iter()
-            .fold(
-                || vec![T::default(); grad_len],
-                |mut acc, &first| {
+            .par_chunks(starts.len().div_ceil(runs).max(1))
+            .map(|run| {
+                let mut acc = vec![T::default(); grad_len];
+                for &first in run {
                     add_chunk(first, &mut acc);
-                    acc
-                },
-            )
-            .reduce(
-                || vec![T::default(); grad_len],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
-                    a
-                },
-            )
-    }
+                }
+                acc
+            })
+            .collect()
+    };
     #[cfg(not(feature = "rayon"))]
-    {
+    let partials: Vec<Vec<T>> = vec![{
         let mut acc = vec![T::default(); grad_len];
         for &first in &starts {
             add_chunk(first, &mut acc);
         }
         acc
+    }];
+    let mut partials = partials.into_iter();
+    let mut total = partials.next().unwrap_or_else(|| vec![T::default(); grad_len]);
+    for partial in partials {
+        total.iter_mut().zip(partial).for_each(|(a, b)| *a = *a + b);
     }
+    total
 }
 
 /// Images per chunk: chunks of at most [`CHUNK_DEPTH`] output positions, as equal as can be
