@@ -150,7 +150,8 @@ epoch_times() {
             if (s == "" && $NF == "s") s = $(NF - 1)
             if (s == "") next
             if (++n == 1) first = s; else rest += s }
-        END { if (n == 0) exit 1; printf "%.2f | %s", first, n > 1 ? sprintf("%.2f", rest / (n - 1)) : "-" }' "$1"
+        END { if (n == 0) exit 1; later = "-"; if (n > 1) later = sprintf("%.2f", rest / (n - 1))
+            printf "%.2f | %s", first, later }' "$1"
 }
 
 echo "== speed: $what, $epochs epochs"

@@ -6,3 +6,4 @@ pub mod charts;
 pub mod confusion;
 pub mod grids;
 pub mod metrics;
+pub mod quality;
