@@ -39,6 +39,9 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Label IDX images with a saved classifier (and, given their labels, report how well)
     Predict(PredictArgs),
+    /// Score IDX images by how badly a saved autoencoder reconstructs them (MSE, PSNR,
+    /// SSIM): an anomaly score per image, and with --normal K the ROC AUC of class K
+    Score(ScoreArgs),
     /// Draw every error graph the results tables under --out support (after sharded sweeps)
     Graphs(GraphsArgs),
 }
@@ -148,6 +151,14 @@ pub struct AutoencoderArgs {
     /// Training images (IDX, raw or gzip) [default: the bundled MNIST training images]
     #[arg(short = 'd', long = "data", value_name = "FILE")]
     pub data: Option<PathBuf>,
+    /// Train on the images of these classes only, e.g. --classes 3 for a one-class
+    /// (anomaly-detecting) autoencoder; after --limit
+    #[arg(long, value_name = "K,...", value_delimiter = ',')]
+    pub classes: Vec<u8>,
+    /// The training images' labels, for --classes (also -dl) [default: the bundled MNIST
+    /// training labels, when -d is not given]
+    #[arg(long = "dl", value_name = "FILE")]
+    pub labels: Option<PathBuf>,
     #[command(flatten)]
     pub hyper: HyperFlags<AutoencoderParam>,
     /// Name of the model saved by --no-menu and --sweep: NAME.mpk and NAME.json under --out
@@ -205,6 +216,31 @@ pub struct PredictArgs {
     /// confusion matrix
     #[arg(long = "tl", value_name = "FILE")]
     pub labels: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The saved autoencoder, NAME.mpk with NAME.json beside it (also -model)
+    /// [default: ae.mpk under --out]
+    #[arg(long = "model", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Images to score (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
+    #[arg(
+        short = 't',
+        long = "test",
+        visible_short_alias = 'd',
+        value_name = "FILE"
+    )]
+    pub images: Option<PathBuf>,
+    /// The images' labels (also -tl): the histogram split by class, and --normal
+    #[arg(long = "tl", value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// The class the autoencoder was trained on: the ROC AUC of telling it from the other
+    /// classes by reconstruction error (needs --tl)
+    #[arg(long, value_name = "K")]
+    pub normal: Option<u8>,
     #[command(flatten)]
     pub setup: SetupArgs,
 }

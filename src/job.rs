@@ -8,7 +8,7 @@ mod inputs;
 use std::path::PathBuf;
 
 use crate::cli::{
-    AutoencoderArgs, ClassifyArgs, Command, GraphsArgs, PredictArgs, RunArgs, SetupArgs,
+    AutoencoderArgs, ClassifyArgs, Command, GraphsArgs, PredictArgs, RunArgs, ScoreArgs, SetupArgs,
 };
 use crate::device::{self, Compute};
 use crate::error::{InputError, Result};
@@ -24,11 +24,12 @@ use crate::experiment::source::{RunSource, fingerprint};
 use crate::model::store::ModelCard;
 use crate::model::{AutoencoderConfig, ClassifierConfig};
 use crate::predictions::PredictJob;
+use crate::scores::ScoreJob;
 
 use inputs::{
     BUNDLED_TEST_IMAGES, BUNDLED_TEST_LABELS, BUNDLED_TRAIN_IMAGES, BUNDLED_TRAIN_LABELS,
     check_enough_to_split, check_labels_within, check_size_fits, class_count, given_or_bundled,
-    load_images, load_labelled, load_labels, prepare_output_folder, saved_model,
+    load_images, load_labelled, load_labels, of_classes, prepare_output_folder, saved_model,
     weights_fingerprint,
 };
 
@@ -37,6 +38,7 @@ pub enum Job {
     Autoencoder(Box<AutoencoderExperiment>, Compute),
     Classify(Box<ClassifierExperiment>, Compute),
     Predict(Box<PredictJob>, Compute),
+    Score(Box<ScoreJob>, Compute),
     /// `aelab graphs`: every error graph the tables in this folder support.
     Graphs(PathBuf),
 }
@@ -49,6 +51,7 @@ impl Job {
             Command::Autoencoder(args) => autoencoder(args),
             Command::Classify(args) => classify(args),
             Command::Predict(args) => predict(args),
+            Command::Score(args) => score(args),
             Command::Graphs(GraphsArgs { out }) => Ok(Self::Graphs(out)),
         }
     }
@@ -65,6 +68,10 @@ impl Job {
                 device::dispatch(compute, *experiment)
             }
             Self::Predict(job, compute) => {
+                println!("{}, on {compute}", job.describe());
+                device::dispatch(compute, *job)
+            }
+            Self::Score(job, compute) => {
                 println!("{}, on {compute}", job.describe());
                 device::dispatch(compute, *job)
             }
@@ -90,13 +97,47 @@ fn autoencoder(args: AutoencoderArgs) -> Result<Job> {
     check_model_name(&args.save)?;
     let sweeps = parse_sweeps(&args.run.sweep, &base, ())?;
     check_shard(&args.run, &sweeps)?;
+    let bundled = args.data.is_none();
     let data_path = given_or_bundled(args.data, BUNDLED_TRAIN_IMAGES, "-d")?;
-    let images = load_images(&data_path, args.run.setup.limit)?;
+    let limit = args.run.setup.limit;
+    let mut images = load_images(&data_path, limit)?;
     AutoencoderConfig::check_image_size(images.height, images.width)
         .map_err(|e| e.in_file(&data_path))?;
+    let classes = match args.classes.is_empty() {
+        true => None,
+        false => {
+            let labels_path = match (args.labels, bundled) {
+                (Some(path), _) => path,
+                (None, true) => given_or_bundled(None, BUNDLED_TRAIN_LABELS, "--dl")?,
+                (None, false) => {
+                    return Err(InputError::new(
+                        "--classes needs the training images' labels: give --dl FILE",
+                    )
+                    .into());
+                }
+            };
+            let labels = load_labels(&labels_path, &images, &data_path, limit)?;
+            images = of_classes(&images, &labels, &args.classes, &labels_path)?;
+            Some((args.classes, fingerprint(labels.iter().copied())))
+        }
+    };
     check_enough_to_split(&images, &data_path)?;
     let compute = prepare(&args.run.setup)?;
     let source = RunSource::new(&data_path, &images, args.run.seed, compute.flag());
+    let source = match classes {
+        None => source,
+        Some((classes, labels_fingerprint)) => RunSource {
+            classes: Some(
+                classes
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            labels_fingerprint: Some(labels_fingerprint),
+            ..source
+        },
+    };
     let any_hyper_flag = !args.hyper.given.is_empty();
     let setup = setup(
         args.run,
@@ -208,6 +249,54 @@ fn predict(args: PredictArgs) -> Result<Job> {
         out: args.setup.out,
     };
     Ok(Job::Predict(Box::new(job), compute))
+}
+
+fn score(args: ScoreArgs) -> Result<Job> {
+    let defaulted = args.model.is_none();
+    let model_path = args.model.unwrap_or_else(|| args.setup.out.join("ae.mpk"));
+    let card: ModelCard<AutoencoderConfig> = saved_model(&model_path, defaulted)?;
+    let images_path = given_or_bundled(args.images, BUNDLED_TEST_IMAGES, "-t")?;
+    let limit = args.setup.limit;
+    let images = load_images(&images_path, limit)?;
+    check_size_fits(&images, &images_path, &card, &model_path)?;
+    let labels = match &args.labels {
+        None => None,
+        Some(labels_path) => Some(load_labels(labels_path, &images, &images_path, limit)?),
+    };
+    if let Some(normal) = args.normal {
+        let Some(labels) = &labels else {
+            return Err(InputError::new(format!(
+                "--normal {normal} needs the images' labels: give --tl FILE"
+            ))
+            .into());
+        };
+        let path = args.labels.as_deref().unwrap_or(&images_path);
+        if !labels.contains(&normal) {
+            return Err(InputError::new(format!(
+                "{}: no image is of class {normal}, so --normal {normal} has nothing to tell apart",
+                path.display()
+            ))
+            .into());
+        }
+        if labels.iter().all(|&l| l == normal) {
+            return Err(InputError::new(format!(
+                "{}: every image is of class {normal}, so --normal {normal} has nothing to tell apart",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    let compute = prepare(&args.setup)?;
+    let job = ScoreJob {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+        normal: args.normal,
+        out: args.setup.out,
+    };
+    Ok(Job::Score(Box::new(job), compute))
 }
 
 /// An experiment's settings from the flags both training commands share.

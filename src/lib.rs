@@ -16,4 +16,5 @@ pub mod job;
 pub mod model;
 pub mod predictions;
 pub mod report;
+pub mod scores;
 pub mod train;

@@ -525,6 +525,7 @@ impl Kind for AutoencoderKind {
     const TABLE_FILE: &'static str = "loss_values.csv";
     const SOURCE_COLUMNS: &'static [SourceColumn] = &[
         SourceColumn::Data,
+        SourceColumn::Classes,
         SourceColumn::Images,
         SourceColumn::Seed,
         SourceColumn::Device,

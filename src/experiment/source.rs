@@ -20,6 +20,8 @@ pub struct RunSource {
     /// A classifier's loss function and the autoencoder its encoder came from.
     pub loss: Option<String>,
     pub encoder: Option<String>,
+    /// The classes an autoencoder trained on (`--classes`, as "3" or "3,5"), when not all.
+    pub classes: Option<String>,
     /// Digests of what the run learns from, for its checkpoint's identity (not shown in
     /// tables): the pixels, a classifier's training labels and its encoder's weights file.
     /// So a changed file of the same name is another run, and the same data by another
@@ -40,6 +42,7 @@ impl RunSource {
             device,
             loss: None,
             encoder: None,
+            classes: None,
             fingerprint: images_fingerprint(images),
             labels_fingerprint: None,
             encoder_fingerprint: None,
@@ -60,6 +63,7 @@ impl RunSource {
             ("device", self.device.clone()),
         ];
         fields.extend(self.loss.clone().map(|loss| ("loss", loss)));
+        fields.extend(self.classes.clone().map(|classes| ("classes", classes)));
         fields.extend(
             self.labels_fingerprint
                 .map(|d| ("labels fingerprint", hex(d))),
@@ -89,6 +93,8 @@ pub enum SourceColumn {
     Loss,
     /// The autoencoder a classifier's encoder came from.
     Encoder,
+    /// The classes an autoencoder trained on, empty for all.
+    Classes,
     /// As `--device` names it.
     Device,
 }
@@ -101,6 +107,7 @@ impl SourceColumn {
             Self::Seed => "Seed",
             Self::Loss => "Loss_Function",
             Self::Encoder => "Encoder",
+            Self::Classes => "Classes",
             Self::Device => "Device",
         }
     }
@@ -114,6 +121,7 @@ pub struct SourceColumns {
     pub seed: Option<u64>,
     pub loss: Option<String>,
     pub encoder: Option<String>,
+    pub classes: Option<String>,
     pub device: Option<String>,
 }
 
@@ -125,6 +133,7 @@ impl From<&RunSource> for SourceColumns {
             seed: Some(source.seed),
             loss: source.loss.clone(),
             encoder: source.encoder.clone(),
+            classes: source.classes.clone(),
             device: Some(source.device.clone()),
         }
     }

@@ -200,6 +200,7 @@ fn cells<K: Kind>(row: &Row<K>) -> Vec<Cell> {
                 SourceColumn::Seed => Cell::whole(s.seed),
                 SourceColumn::Loss => Cell::text(&s.loss),
                 SourceColumn::Encoder => Cell::text(&s.encoder),
+                SourceColumn::Classes => Cell::text(&s.classes),
                 SourceColumn::Device => Cell::text(&s.device),
             },
         })
@@ -271,6 +272,7 @@ fn parse_row<K: Kind>(
         seed: optional_whole(header(SourceColumn::Seed))?,
         loss: optional(header(SourceColumn::Loss)),
         encoder: optional(header(SourceColumn::Encoder)),
+        classes: optional(header(SourceColumn::Classes)),
         device: optional(header(SourceColumn::Device)),
     };
     Ok(Row {
@@ -413,6 +415,7 @@ mod tests {
             device: "cpu".into(),
             loss: None,
             encoder: None,
+            classes: None,
             fingerprint: 0,
             labels_fingerprint: None,
             encoder_fingerprint: None,

@@ -142,6 +142,36 @@ pub fn load_images(path: &Path, limit: Option<usize>) -> Result<Images> {
     Ok(images)
 }
 
+/// The images of `images` whose label (in `labels_path`) is one of `classes`, in order; at
+/// least one must be.
+pub fn of_classes(
+    images: &Images,
+    labels: &[u8],
+    classes: &[u8],
+    labels_path: &Path,
+) -> Result<Images, InputError> {
+    let kept: Vec<usize> = (0..images.count)
+        .filter(|&i| classes.contains(&labels[i]))
+        .collect();
+    if kept.is_empty() {
+        let classes: Vec<String> = classes.iter().map(u8::to_string).collect();
+        return Err(InputError::new(format!(
+            "{}: no image is of class {} (--classes)",
+            labels_path.display(),
+            classes.join(" or ")
+        )));
+    }
+    Ok(Images {
+        count: kept.len(),
+        height: images.height,
+        width: images.width,
+        pixels: kept
+            .iter()
+            .flat_map(|&i| images.image(i).iter().copied())
+            .collect(),
+    })
+}
+
 /// Images and their labels, the first `limit` of each.
 pub fn load_labelled(
     images_path: PathBuf,

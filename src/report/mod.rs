@@ -1,6 +1,7 @@
 //! What a person reads after a run: PNG pictures (each module draws one kind, from plain
-//! numbers) and classification metrics.
+//! numbers), classification metrics, reconstruction quality and anomaly scores.
 
+pub mod anomaly;
 pub mod canvas;
 pub mod charts;
 pub mod confusion;

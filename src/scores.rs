@@ -1,0 +1,255 @@
+//! `aelab score`: how badly a saved autoencoder reconstructs each image, as an anomaly
+//! score. `scores.csv` (MSE, PSNR, SSIM per image), `score_summary.csv` (their means and,
+//! with `--normal K`, the ROC AUC of telling class K from the rest by MSE), a histogram of
+//! the errors (by class when labels are given), the worst-reconstructed images over their
+//! reconstructions, and the ROC curve.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::augment::unit_pixel;
+use crate::data::dataset::image_batch;
+use crate::data::idx::Images;
+use crate::device::BackendJob;
+use crate::error::{Error, Result, WriteError};
+use crate::fsutil;
+use crate::model::store::{self, ModelCard};
+use crate::model::{AutoencoderConfig, TrainBackend};
+use crate::report::anomaly::{histogram_chart, roc, roc_chart};
+use crate::report::grids::{RECONSTRUCTIONS_SHOWN, reconstruction_grid};
+use crate::report::quality::{psnr, ssim};
+use crate::train::VALIDATION_BATCH;
+
+/// The files written, under the output folder.
+pub const SCORES_FILE: &str = "scores.csv";
+pub const SUMMARY_FILE: &str = "score_summary.csv";
+pub const HISTOGRAM_FILE: &str = "score_histogram.png";
+pub const WORST_FILE: &str = "worst_reconstructed.png";
+pub const ROC_FILE: &str = "roc_curve.png";
+
+/// One image's reconstruction error.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Score {
+    pub mse: f64,
+    pub psnr: f64,
+    pub ssim: f64,
+}
+
+/// `aelab score`, resolved: the autoencoder, the images (and their labels), the class it
+/// was trained on when asked for the ROC AUC, and where the results go.
+pub struct ScoreJob {
+    pub model_path: PathBuf,
+    /// The autoencoder's card, read and checked already.
+    pub card: ModelCard<AutoencoderConfig>,
+    pub images_path: PathBuf,
+    pub images: Images,
+    pub labels: Option<Vec<u8>>,
+    /// With labels: the normal class (resolve checked that both kinds are present).
+    pub normal: Option<u8>,
+    /// The output folder, made and proven writable.
+    pub out: PathBuf,
+}
+
+impl ScoreJob {
+    /// What is about to be scored, for stdout.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} images of {}x{} from {}, autoencoder {}",
+            self.images.count,
+            self.images.height,
+            self.images.width,
+            self.images_path.display(),
+            self.model_path.display()
+        )
+    }
+}
+
+impl BackendJob for ScoreJob {
+    type Output = Result<()>;
+
+    fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
+        let model =
+            store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
+        let images = &self.images;
+        let mut reconstructions = Vec::with_capacity(images.pixels.len());
+        let all: Vec<usize> = (0..images.count).collect();
+        for chunk in all.chunks(VALIDATION_BATCH) {
+            let batch = image_batch::<B::InnerBackend>(images, chunk, &device);
+            let output = model.forward(batch).into_data().to_vec::<f32>();
+            reconstructions.extend(output.map_err(|e| {
+                Error::Failed(format!("cannot read images back from the device: {e:?}"))
+            })?);
+        }
+        let scores = score_all(images, &reconstructions);
+        write(&self, &scores, &reconstructions)
+    }
+}
+
+/// Each image's score against its reconstruction (pixels in [0, 1], back to back).
+pub fn score_all(images: &Images, reconstructions: &[f32]) -> Vec<Score> {
+    let (height, width) = (images.height, images.width);
+    let size = height * width;
+    (0..images.count)
+        .map(|i| {
+            let target: Vec<f32> = images.image(i).iter().map(|&p| unit_pixel(p)).collect();
+            let output = &reconstructions[i * size..(i + 1) * size];
+            let mse = target
+                .iter()
+                .zip(output)
+                .map(|(&t, &o)| (f64::from(t) - f64::from(o)).powi(2))
+                .sum::<f64>()
+                / size as f64;
+            Score {
+                mse,
+                psnr: psnr(&target, output),
+                ssim: ssim(&target, output, height, width),
+            }
+        })
+        .collect()
+}
+
+/// Every file, then what was found and written on stdout.
+fn write(job: &ScoreJob, scores: &[Score], reconstructions: &[f32]) -> Result<()> {
+    let out = &job.out;
+    let labels = job.labels.as_deref();
+    let mut written = vec![write_file(
+        &out.join(SCORES_FILE),
+        &scores_csv(scores, labels),
+    )?];
+
+    let mse: Vec<f64> = scores.iter().map(|s| s.mse).collect();
+    let auc = match (job.normal, labels) {
+        (Some(normal), Some(labels)) => {
+            let anomalous: Vec<bool> = labels.iter().map(|&l| l != normal).collect();
+            let curve = roc(&mse, &anomalous).expect("resolve checked both kinds are there");
+            let path = out.join(ROC_FILE);
+            let title = format!(
+                "Telling class {normal} from the rest by reconstruction error: AUC {:.4}",
+                curve.auc
+            );
+            roc_chart(&path, &title, &curve)?;
+            written.push(path);
+            println!(
+                "ROC AUC of telling class {normal} from the other classes by MSE: {:.4}",
+                curve.auc
+            );
+            Some((normal, curve.auc))
+        }
+        _ => None,
+    };
+    let summary = summary_csv(job, scores, auc);
+    written.push(write_file(&out.join(SUMMARY_FILE), &summary)?);
+
+    let histogram = out.join(HISTOGRAM_FILE);
+    let title = format!("Reconstruction error of {} images", scores.len());
+    histogram_chart(&histogram, &title, "MSE", &groups(&mse, labels, job.normal))?;
+    written.push(histogram);
+
+    let worst = out.join(WORST_FILE);
+    draw_worst(&worst, &job.images, reconstructions, &mse)?;
+    written.push(worst);
+
+    let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+    println!(
+        "Mean over {} images: MSE {:.6}, PSNR {:.2} dB, SSIM {:.4}",
+        scores.len(),
+        mean(|s| s.mse),
+        mean(|s| s.psnr),
+        mean(|s| s.ssim)
+    );
+    for path in &written {
+        println!("Wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<PathBuf> {
+    fsutil::write_atomic(path, text.as_bytes())
+        .map_err(|e| WriteError::new(path, "write the scores", e))?;
+    Ok(path.to_owned())
+}
+
+/// `Index,MSE,PSNR,SSIM` per image, and `Label` when the labels are known.
+fn scores_csv(scores: &[Score], labels: Option<&[u8]>) -> String {
+    let mut text = String::from("Index,MSE,PSNR,SSIM");
+    text.push_str(if labels.is_some() { ",Label\n" } else { "\n" });
+    for (index, score) in scores.iter().enumerate() {
+        text.push_str(&format!(
+            "{index},{:.8},{:.4},{:.6}",
+            score.mse, score.psnr, score.ssim
+        ));
+        match labels {
+            Some(labels) => text.push_str(&format!(",{}\n", labels[index])),
+            None => text.push('\n'),
+        }
+    }
+    text
+}
+
+/// One row: the model, the images, the means, and the normal class and AUC when asked.
+fn summary_csv(job: &ScoreJob, scores: &[Score], auc: Option<(u8, f64)>) -> String {
+    let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+    let (normal, auc) = match auc {
+        Some((normal, auc)) => (normal.to_string(), format!("{auc:.6}")),
+        None => (String::new(), String::new()),
+    };
+    format!(
+        "Model,Images,Count,Mean_MSE,Mean_PSNR,Mean_SSIM,Normal,ROC_AUC\n{},{},{},{:.8},{:.4},{:.6},{normal},{auc}\n",
+        job.model_path.display(),
+        job.images_path.display(),
+        scores.len(),
+        mean(|s| s.mse),
+        mean(|s| s.psnr),
+        mean(|s| s.ssim),
+    )
+}
+
+/// The histogram's groups: the normal class and the rest, else one per class, else all.
+fn groups(mse: &[f64], labels: Option<&[u8]>, normal: Option<u8>) -> Vec<(String, Vec<f64>)> {
+    let Some(labels) = labels else {
+        return vec![("all images".into(), mse.to_vec())];
+    };
+    let of = |keep: &dyn Fn(u8) -> bool| -> Vec<f64> {
+        mse.iter()
+            .zip(labels)
+            .filter(|&(_, &l)| keep(l))
+            .map(|(&m, _)| m)
+            .collect()
+    };
+    match normal {
+        Some(k) => vec![
+            (format!("class {k} (normal)"), of(&|l| l == k)),
+            ("the other classes".into(), of(&|l| l != k)),
+        ],
+        None => {
+            let classes = labels.iter().copied().max().map_or(0, |m| m + 1);
+            (0..classes)
+                .map(|k| (format!("class {k}"), of(&|l| l == k)))
+                .filter(|(_, scores)| !scores.is_empty())
+                .collect()
+        }
+    }
+}
+
+/// The images with the highest MSE over their reconstructions, worst first.
+fn draw_worst(path: &Path, images: &Images, reconstructions: &[f32], mse: &[f64]) -> Result<()> {
+    let mut order: Vec<usize> = (0..mse.len()).collect();
+    order.sort_by(|&a, &b| mse[b].total_cmp(&mse[a]));
+    order.truncate(RECONSTRUCTIONS_SHOWN);
+    let size = images.height * images.width;
+    let originals: Vec<f32> = order
+        .iter()
+        .flat_map(|&i| images.image(i).iter().map(|&p| unit_pixel(p)))
+        .collect();
+    let outputs: Vec<f32> = order
+        .iter()
+        .flat_map(|&i| reconstructions[i * size..(i + 1) * size].iter().copied())
+        .collect();
+    let title = format!(
+        "The {} worst reconstructed of {} images (highest MSE first)",
+        order.len(),
+        mse.len()
+    );
+    let rows = [("Image", &originals[..]), ("Reconstruction", &outputs[..])];
+    reconstruction_grid(path, &title, &rows, images.height, images.width)?;
+    Ok(())
+}
