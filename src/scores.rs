@@ -16,7 +16,7 @@ use crate::model::store::{self, ModelCard};
 use crate::model::{AutoencoderConfig, TrainBackend};
 use crate::report::anomaly::{histogram_chart, roc, roc_chart};
 use crate::report::grids::{RECONSTRUCTIONS_SHOWN, reconstruction_grid};
-use crate::report::quality::{psnr, ssim};
+use crate::report::quality::{mse, psnr_of, ssim};
 use crate::train::VALIDATION_BATCH;
 
 /// The files written, under the output folder.
@@ -92,15 +92,10 @@ pub fn score_all(images: &Images, reconstructions: &[f32]) -> Vec<Score> {
         .map(|i| {
             let target: Vec<f32> = images.image(i).iter().map(|&p| unit_pixel(p)).collect();
             let output = &reconstructions[i * size..(i + 1) * size];
-            let mse = target
-                .iter()
-                .zip(output)
-                .map(|(&t, &o)| (f64::from(t) - f64::from(o)).powi(2))
-                .sum::<f64>()
-                / size as f64;
+            let mse = mse(&target, output);
             Score {
                 mse,
-                psnr: psnr(&target, output),
+                psnr: psnr_of(mse),
                 ssim: ssim(&target, output, height, width),
             }
         })

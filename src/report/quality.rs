@@ -8,16 +8,25 @@ const WINDOW: usize = 7;
 const K1: f64 = 0.01;
 const K2: f64 = 0.03;
 
-/// Peak signal-to-noise ratio in dB of `output` against `target` (pixels in [0, 1]):
-/// `10 log10(1 / MSE)`; infinite for a perfect reconstruction.
-pub fn psnr(target: &[f32], output: &[f32]) -> f64 {
+/// The mean squared error of `output` against `target`, in f64.
+pub fn mse(target: &[f32], output: &[f32]) -> f64 {
     assert_eq!(target.len(), output.len(), "two images of one size");
-    let mse = target
+    let sum: f64 = target
         .iter()
         .zip(output)
         .map(|(&t, &o)| (f64::from(t) - f64::from(o)).powi(2))
-        .sum::<f64>()
-        / target.len() as f64;
+        .sum();
+    sum / target.len() as f64
+}
+
+/// Peak signal-to-noise ratio in dB of `output` against `target` (pixels in [0, 1]):
+/// `10 log10(1 / MSE)`; infinite for a perfect reconstruction.
+pub fn psnr(target: &[f32], output: &[f32]) -> f64 {
+    psnr_of(mse(target, output))
+}
+
+/// The PSNR in dB of a mean squared error of pixels in [0, 1].
+pub fn psnr_of(mse: f64) -> f64 {
     -10.0 * mse.log10()
 }
 
