@@ -33,7 +33,7 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Images,Seed,Device"
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device"
     );
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
@@ -50,7 +50,7 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
         "{}",
         lines[1]
     );
-    assert!(lines[1].ends_with("imgs.gz,120,13,cpu"), "{}", lines[1]);
+    assert!(lines[1].ends_with("imgs.gz,,120,13,cpu"), "{}", lines[1]);
 
     let card: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("ae.json")).unwrap()).unwrap();
