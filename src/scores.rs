@@ -7,17 +7,16 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::augment::unit_pixel;
-use crate::data::dataset::image_batch;
 use crate::data::idx::Images;
 use crate::device::BackendJob;
-use crate::error::{Error, Result, WriteError};
+use crate::error::{Result, WriteError};
 use crate::fsutil;
 use crate::model::store::{self, ModelCard};
 use crate::model::{AutoencoderConfig, TrainBackend};
 use crate::report::anomaly::{histogram_chart, roc, roc_chart};
 use crate::report::grids::{RECONSTRUCTIONS_SHOWN, reconstruction_grid};
-use crate::report::quality::{mse, psnr_of, ssim};
-use crate::train::VALIDATION_BATCH;
+use crate::report::quality::{ImageScore, Quality, score_images};
+use crate::train::autoencoder::{ValidationNoise, reconstruct};
 
 /// The files written, under the output folder.
 pub const SCORES_FILE: &str = "scores.csv";
@@ -25,14 +24,6 @@ pub const SUMMARY_FILE: &str = "score_summary.csv";
 pub const HISTOGRAM_FILE: &str = "score_histogram.png";
 pub const WORST_FILE: &str = "worst_reconstructed.png";
 pub const ROC_FILE: &str = "roc_curve.png";
-
-/// One image's reconstruction error.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Score {
-    pub mse: f64,
-    pub psnr: f64,
-    pub ssim: f64,
-}
 
 /// `aelab score`, resolved: the autoencoder, the images (and their labels), the class it
 /// was trained on when asked for the ROC AUC, and where the results go.
@@ -69,41 +60,16 @@ impl BackendJob for ScoreJob {
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let model =
             store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
-        let images = &self.images;
-        let mut reconstructions = Vec::with_capacity(images.pixels.len());
-        let all: Vec<usize> = (0..images.count).collect();
-        for chunk in all.chunks(VALIDATION_BATCH) {
-            let batch = image_batch::<B::InnerBackend>(images, chunk, &device);
-            let output = model.forward(batch).into_data().to_vec::<f32>();
-            reconstructions.extend(output.map_err(|e| {
-                Error::Failed(format!("cannot read images back from the device: {e:?}"))
-            })?);
-        }
-        let scores = score_all(images, &reconstructions);
+        let all: Vec<usize> = (0..self.images.count).collect();
+        let reconstructions =
+            reconstruct(&model, &self.images, &all, ValidationNoise::NONE, &device);
+        let scores = score_images(&self.images, &all, &reconstructions);
         write(&self, &scores, &reconstructions)
     }
 }
 
-/// Each image's score against its reconstruction (pixels in [0, 1], back to back).
-pub fn score_all(images: &Images, reconstructions: &[f32]) -> Vec<Score> {
-    let (height, width) = (images.height, images.width);
-    let size = height * width;
-    (0..images.count)
-        .map(|i| {
-            let target: Vec<f32> = images.image(i).iter().map(|&p| unit_pixel(p)).collect();
-            let output = &reconstructions[i * size..(i + 1) * size];
-            let mse = mse(&target, output);
-            Score {
-                mse,
-                psnr: psnr_of(mse),
-                ssim: ssim(&target, output, height, width),
-            }
-        })
-        .collect()
-}
-
 /// Every file, then what was found and written on stdout.
-fn write(job: &ScoreJob, scores: &[Score], reconstructions: &[f32]) -> Result<()> {
+fn write(job: &ScoreJob, scores: &[ImageScore], reconstructions: &[f32]) -> Result<()> {
     let out = &job.out;
     let labels = job.labels.as_deref();
     let mut written = vec![write_file(
@@ -131,7 +97,9 @@ fn write(job: &ScoreJob, scores: &[Score], reconstructions: &[f32]) -> Result<()
         }
         _ => None,
     };
-    let summary = summary_csv(job, scores, auc);
+    let mean_mse = mse.iter().sum::<f64>() / mse.len() as f64;
+    let quality = Quality::mean(scores);
+    let summary = summary_csv(job, scores.len(), mean_mse, quality, auc);
     written.push(write_file(&out.join(SUMMARY_FILE), &summary)?);
 
     let histogram = out.join(HISTOGRAM_FILE);
@@ -143,13 +111,11 @@ fn write(job: &ScoreJob, scores: &[Score], reconstructions: &[f32]) -> Result<()
     draw_worst(&worst, &job.images, reconstructions, &mse)?;
     written.push(worst);
 
-    let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
     println!(
-        "Mean over {} images: MSE {:.6}, PSNR {:.2} dB, SSIM {:.4}",
+        "Mean over {} images: MSE {mean_mse:.6}, PSNR {:.2} dB, SSIM {:.4}",
         scores.len(),
-        mean(|s| s.mse),
-        mean(|s| s.psnr),
-        mean(|s| s.ssim)
+        quality.psnr,
+        quality.ssim
     );
     for path in &written {
         println!("Wrote {}", path.display());
@@ -164,7 +130,7 @@ fn write_file(path: &Path, text: &str) -> Result<PathBuf> {
 }
 
 /// `Index,MSE,PSNR,SSIM` per image, and `Label` when the labels are known.
-fn scores_csv(scores: &[Score], labels: Option<&[u8]>) -> String {
+fn scores_csv(scores: &[ImageScore], labels: Option<&[u8]>) -> String {
     let mut text = String::from("Index,MSE,PSNR,SSIM");
     text.push_str(if labels.is_some() { ",Label\n" } else { "\n" });
     for (index, score) in scores.iter().enumerate() {
@@ -181,8 +147,13 @@ fn scores_csv(scores: &[Score], labels: Option<&[u8]>) -> String {
 }
 
 /// One row: the model, the images, the means, and the normal class and AUC when asked.
-fn summary_csv(job: &ScoreJob, scores: &[Score], auc: Option<(u8, f64)>) -> String {
-    let mean = |f: fn(&Score) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+fn summary_csv(
+    job: &ScoreJob,
+    count: usize,
+    mean_mse: f64,
+    quality: Quality,
+    auc: Option<(u8, f64)>,
+) -> String {
     let (normal, auc) = match auc {
         Some((normal, auc)) => (normal.to_string(), format!("{auc:.6}")),
         None => (String::new(), String::new()),
@@ -191,10 +162,10 @@ fn summary_csv(job: &ScoreJob, scores: &[Score], auc: Option<(u8, f64)>) -> Stri
         "Model,Images,Count,Mean_MSE,Mean_PSNR,Mean_SSIM,Normal,ROC_AUC\n{},{},{},{:.8},{:.4},{:.6},{normal},{auc}\n",
         job.model_path.display(),
         job.images_path.display(),
-        scores.len(),
-        mean(|s| s.mse),
-        mean(|s| s.psnr),
-        mean(|s| s.ssim),
+        count,
+        mean_mse,
+        quality.psnr,
+        quality.ssim,
     )
 }
 

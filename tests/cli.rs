@@ -33,17 +33,29 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device"
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device"
     );
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
-    // The epochs (the last, 2, kept), the stage controls and the augmentation at their
-    // defaults, then which run
-    // it is: the data file, the images used, the seed, the device.
+    // The validation PSNR and SSIM of the reconstructions, the epochs (the last, 2, kept),
+    // the stage controls and the augmentation at their defaults, then which run it is: the
+    // data file, the images used, the seed, the device.
     let cells: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(cells[9], "2", "{}", lines[1]);
+    let number = |i: usize| cells[i].parse::<f64>().unwrap();
+    // SSIM lies in [-1, 1]; the mean of each image's PSNR is at least the PSNR of the
+    // mean MSE (Jensen), which the validation loss is (to f32's rounding), and not far
+    // above it for images reconstructed about equally badly. NaN fails each.
+    let (loss, psnr, ssim) = (number(7), number(8), number(9));
+    let psnr_of_loss = -10.0 * loss.log10();
+    assert!(
+        (psnr_of_loss - 1e-3..psnr_of_loss + 10.0).contains(&psnr),
+        "PSNR: {}",
+        lines[1]
+    );
+    assert!((-1.0..=1.0).contains(&ssim), "SSIM: {}", lines[1]);
+    assert_eq!(cells[11], "2", "{}", lines[1]);
     assert_eq!(
-        cells[10..20],
+        cells[12..22],
         [
             "0.001", "constant", "0.5", "2", "last", "0", "0.0", "0", "0.0", "0.0"
         ],

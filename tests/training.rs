@@ -70,14 +70,16 @@ fn training_lowers_the_loss() {
     assert!(h.iter().all(|s| s.loss.is_finite() && s.val_loss > 0.0));
 }
 
-/// At a rate high enough for the validation loss to go up and down (measured: 0.450,
-/// 0.406, 0.441, 0.312, 0.281, 0.246, 0.249: lowest at epoch 6 of 7), the best epoch is
+/// At a rate high enough for the validation loss to go up and down, the best epoch is
 /// the one kept: the model returned validates to its loss, not to the last epoch's.
+/// Measured: 0.450, 0.406, 0.441 (an earlier session's machine) and 0.450, 0.406, 0.449
+/// (Intel Xeon, AVX-512): epoch 2 best by 8% or more, which other CPUs' roundings keep.
+/// (Over 7 epochs the last two were within 1% and swapped places between the machines.)
 #[test]
 fn keeping_the_best_epoch_returns_its_weights() {
     let images = common::mnist_images(300);
     let schedule = Schedule {
-        epochs: 7,
+        epochs: 3,
         batch_size: 32,
         seed: 13,
         learning_rate: 0.03,
@@ -94,7 +96,7 @@ fn keeping_the_best_epoch_returns_its_weights() {
         .min_by(|a, b| a.val_loss.total_cmp(&b.val_loss))
         .unwrap();
     let end = run.stages[0];
-    assert_eq!((end.best, end.last), (lowest.epoch, 7), "{h:?}");
+    assert_eq!((end.best, end.last), (lowest.epoch, 3), "{h:?}");
     assert!(
         end.best < end.last,
         "the test needs a best epoch before the last: {h:?}"
@@ -115,7 +117,7 @@ fn keeping_the_best_epoch_returns_its_weights() {
         "{val_loss} against the best epoch's {}",
         lowest.val_loss
     );
-    assert!(relative(val_loss, h[6].val_loss) > 1e-3, "{h:?}");
+    assert!(relative(val_loss, h[2].val_loss) > 1e-3, "{h:?}");
 }
 
 /// Patience ends the stage after that many epochs without a better validation loss, and

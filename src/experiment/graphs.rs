@@ -284,6 +284,7 @@ mod tests {
                 .map(|&(best, last)| StageEnd { best, last })
                 .collect(),
             train_seconds: 0.0,
+            quality: None,
             model: (),
         }
     }

@@ -30,6 +30,8 @@ pub trait Kind: 'static {
     const SOURCE_COLUMNS: &'static [SourceColumn];
     /// How "Saved the ... as" names the saved model.
     const SAVED_NOUN: &'static str;
+    /// Whether its runs reconstruct images: the table's Val_PSNR and Val_SSIM columns.
+    const RECONSTRUCTS: bool;
 
     /// The per-epoch curves of the run `run_name`: one file each for the loss and each
     /// panel of the metrics, in that order.
@@ -531,6 +533,7 @@ impl Kind for AutoencoderKind {
         SourceColumn::Device,
     ];
     const SAVED_NOUN: &'static str = "model";
+    const RECONSTRUCTS: bool = true;
     const STAGE_COLUMNS: &'static [(&'static str, &'static str)] = &[("Best_Epoch", "Last_Epoch")];
 
     fn curve_files(run_name: &str) -> Vec<String> {
@@ -560,6 +563,7 @@ impl Kind for ClassifierKind {
         SourceColumn::Device,
     ];
     const SAVED_NOUN: &'static str = "classifier";
+    const RECONSTRUCTS: bool = false;
     /// Stage 1 (encoder frozen), then stage 2, numbered across the run.
     const STAGE_COLUMNS: &'static [(&'static str, &'static str)] = &[
         ("Best_Epoch_1", "Last_Epoch_1"),

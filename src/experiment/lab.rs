@@ -117,6 +117,8 @@ pub fn save<L: Lab>(lab: &L, run: &RunOf<L>, name: &str) -> Result<(PathBuf, Pat
         loss: figures.loss,
         val_loss: figures.val_loss,
         train_seconds: figures.train_seconds,
+        val_psnr: figures.quality.map(|q| q.psnr),
+        val_ssim: figures.quality.map(|q| q.ssim),
         ..TrainingInfo::default()
     };
     lab.describe(run, &mut training);

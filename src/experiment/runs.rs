@@ -118,7 +118,7 @@ fn train_and_record<L: Lab>(
     )?;
     let curves =
         graphs::epoch_curves::<L::Kind, _, _>(&context.out, &name, &context.loss_name, &run)?;
-    let metrics: String = <MetricsOf<L> as Recorded>::PANELS
+    let mut metrics: String = <MetricsOf<L> as Recorded>::PANELS
         .iter()
         .map(|panel| {
             let (train, valid) = (panel.value)(&figures.metrics);
@@ -128,6 +128,12 @@ fn train_and_record<L: Lab>(
             )
         })
         .collect();
+    if let Some(quality) = figures.quality {
+        metrics.push_str(&format!(
+            ", val_psnr {:.2} dB, val_ssim {:.4}",
+            quality.psnr, quality.ssim
+        ));
+    }
     let curves: Vec<String> = curves.iter().map(|p| p.display().to_string()).collect();
     println!(
         "Trained {name} in {:.1} s: loss {:.5}, val_loss {:.5}{metrics}; wrote {} ({} rows), {}",

@@ -17,6 +17,7 @@ use super::kinds::{Kind, ParamOf, Recorded};
 use super::source::{RunSource, SourceColumn, SourceColumns};
 use crate::error::{Error, InputError, WriteError};
 use crate::fsutil;
+use crate::report::quality::Quality;
 use crate::train::stage::StageEnd;
 use crate::train::{Figures, MAX_STAGES};
 
@@ -77,6 +78,10 @@ impl<K: Kind> Row<K> {
                 metrics: K::Metrics::from_values(&metrics),
                 train_seconds: seconds(figures.train_seconds),
                 stages: figures.stages,
+                quality: figures.quality.map(|q| Quality {
+                    psnr: f32_precision(q.psnr),
+                    ssim: f32_precision(q.ssim),
+                }),
             },
             source: SourceColumns::from(source),
         }
@@ -129,7 +134,15 @@ impl Cell {
     fn whole(value: Option<u64>) -> Self {
         value.map_or(Self::Empty(None), Self::Whole)
     }
+
+    fn decimal(value: Option<f64>) -> Self {
+        value.map_or(Self::Empty(None), Self::Decimal)
+    }
 }
+
+/// The columns of a reconstruction's quality, for kinds that reconstruct.
+const PSNR_COLUMN: &str = "Val_PSNR";
+const SSIM_COLUMN: &str = "Val_SSIM";
 
 /// Where each column of kind `K`'s table comes from, in table order.
 enum Column<P> {
@@ -137,6 +150,8 @@ enum Column<P> {
     TrainTime,
     Loss,
     ValLoss,
+    /// The validation PSNR (`false`) or SSIM (`true`).
+    Quality(bool),
     /// Panel `i` of the metrics: its training (`false`) or validation (`true`) value.
     Metric(usize, bool),
     /// Stage `i`'s best (`false`) or last (`true`) epoch.
@@ -155,6 +170,10 @@ fn columns<K: Kind>() -> Vec<(String, Column<ParamOf<K>>)> {
     columns.push(("Train_Time".into(), Column::TrainTime));
     columns.push(("Loss".into(), Column::Loss));
     columns.push(("Val_Loss".into(), Column::ValLoss));
+    if K::RECONSTRUCTS {
+        columns.push((PSNR_COLUMN.into(), Column::Quality(false)));
+        columns.push((SSIM_COLUMN.into(), Column::Quality(true)));
+    }
     for (i, panel) in K::Metrics::PANELS.iter().enumerate() {
         columns.push((panel.columns.0.into(), Column::Metric(i, false)));
         columns.push((panel.columns.1.into(), Column::Metric(i, true)));
@@ -187,6 +206,9 @@ fn cells<K: Kind>(row: &Row<K>) -> Vec<Cell> {
             Column::TrainTime => Cell::Decimal(f.train_seconds),
             Column::Loss => Cell::Decimal(f.loss),
             Column::ValLoss => Cell::Decimal(f.val_loss),
+            Column::Quality(ssim) => {
+                Cell::decimal(f.quality.map(|q| if ssim { q.ssim } else { q.psnr }))
+            }
             Column::Metric(i, valid) => {
                 let (train, validation) = (K::Metrics::PANELS[i].value)(&f.metrics);
                 Cell::Decimal(if valid { validation } else { train })
@@ -228,6 +250,14 @@ fn parse_row<K: Kind>(
             })
             .transpose()
     };
+    let optional_number = |name: &str| -> Result<Option<f64>, String> {
+        optional(name)
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| format!("field `{name}`: '{t}' is not a number"))
+            })
+            .transpose()
+    };
 
     let mut given = Vec::new();
     for &param in ParamOf::<K>::ALL {
@@ -264,6 +294,11 @@ fn parse_row<K: Kind>(
         metrics: K::Metrics::from_values(&metrics),
         train_seconds: number("Train_Time")?,
         stages,
+        // Both, or unknown: written before the columns, or by a kind without them.
+        quality: match (optional_number(PSNR_COLUMN)?, optional_number(SSIM_COLUMN)?) {
+            (Some(psnr), Some(ssim)) => Some(Quality { psnr, ssim }),
+            _ => None,
+        },
     };
     let header = |c: SourceColumn| c.header();
     let source = SourceColumns {
@@ -439,6 +474,10 @@ mod tests {
                 }),
                 None,
             ],
+            quality: Some(Quality {
+                psnr: 30.123_456_789,
+                ssim: 0.95,
+            }),
         };
         Row::new(&hyper(filters), &figures, &source())
     }
@@ -464,9 +503,9 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device",
-                "4,3,32,100,64,12.35,0.01,0.1,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
-                "4,3,16,100,64,12.35,0.01,0.2,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
+                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device",
+                "4,3,32,100,64,12.35,0.01,0.1,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
+                "4,3,16,100,64,12.35,0.01,0.2,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
             ]
         );
     }
@@ -484,6 +523,7 @@ mod tests {
         let old = &read_rows::<AutoencoderKind>(&path).unwrap()[0];
         assert_eq!(old.source, SourceColumns::default());
         assert_eq!(old.hyper, hyper(32), "read at the default learning rate");
+        assert_eq!(old.figures.quality, None, "no PSNR or SSIM then");
         add_row(&path, row(32, 0.5)).unwrap();
         let mut other_seed = row(32, 0.4);
         other_seed.source.seed = Some(7);
@@ -517,6 +557,7 @@ mod tests {
             val_loss: 0.2,
             metrics: Accuracy { train: 0.9, valid },
             stages: [None; MAX_STAGES],
+            quality: None,
         };
         let base = Hyper::<ClassifierParam>::on_encoder(&[], EncoderDepth(4));
         let add = |hyper: &Hyper<ClassifierParam>, valid| {

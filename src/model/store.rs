@@ -139,6 +139,11 @@ pub struct TrainingInfo {
     pub loss: f64,
     pub val_loss: f64,
     pub train_seconds: f64,
+    /// An autoencoder's mean PSNR (dB) and SSIM on its validation images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_psnr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_ssim: Option<f64>,
     /// A classifier's final accuracy and validation accuracy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<f64>,

@@ -3,10 +3,70 @@
 //! window, K1 0.01, K2 0.03, the sample covariance), both with `data_range=1` for pixels
 //! in [0, 1]. Computed in f64 like scikit-image, so the figures compare to its digits.
 
+use crate::data::augment::unit_pixel;
+use crate::data::idx::Images;
+
 /// scikit-image's default window side.
 const WINDOW: usize = 7;
 const K1: f64 = 0.01;
 const K2: f64 = 0.03;
+
+/// One image's reconstruction error, in the three units.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ImageScore {
+    pub mse: f64,
+    pub psnr: f64,
+    pub ssim: f64,
+}
+
+/// Images `indices` of `images` against their reconstructions (`reconstructions`: one
+/// image after another, pixels in [0, 1], in the order of `indices`).
+pub fn score_images(
+    images: &Images,
+    indices: &[usize],
+    reconstructions: &[f32],
+) -> Vec<ImageScore> {
+    let (height, width) = (images.height, images.width);
+    let size = height * width;
+    assert_eq!(
+        reconstructions.len(),
+        indices.len() * size,
+        "one reconstruction per image"
+    );
+    indices
+        .iter()
+        .zip(reconstructions.chunks(size))
+        .map(|(&index, output)| {
+            let target: Vec<f32> = images.image(index).iter().map(|&p| unit_pixel(p)).collect();
+            let mse = mse(&target, output);
+            ImageScore {
+                mse,
+                psnr: psnr_of(mse),
+                ssim: ssim(&target, output, height, width),
+            }
+        })
+        .collect()
+}
+
+/// A set of reconstructions' mean PSNR (of each image's) and mean SSIM: the units of
+/// image-restoration work, beside the loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quality {
+    pub psnr: f64,
+    pub ssim: f64,
+}
+
+impl Quality {
+    /// The means over `scores` (not empty).
+    pub fn mean(scores: &[ImageScore]) -> Self {
+        let mean =
+            |f: fn(&ImageScore) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+        Self {
+            psnr: mean(|s| s.psnr),
+            ssim: mean(|s| s.ssim),
+        }
+    }
+}
 
 /// The mean squared error of `output` against `target`, in f64.
 pub fn mse(target: &[f32], output: &[f32]) -> f64 {

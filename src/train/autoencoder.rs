@@ -1,8 +1,10 @@
 //! Training the autoencoder: RMSprop on the MSE between images and their reconstructions,
 //! and a validation pass per epoch. With noise on the inputs (`--noise`) it is a denoising
 //! autoencoder: noisy images in, the clean ones as targets, in validation too (each
-//! validation image with the same noise every epoch).
+//! validation image with the same noise every epoch). The kept model's reconstructions of
+//! the validation images are scored at the end in PSNR and SSIM.
 
+use burn::module::AutodiffModule;
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::prelude::*;
 
@@ -14,6 +16,7 @@ use crate::data::dataset::{Rng, Split, image_batch, pixel_batch};
 use crate::data::idx::Images;
 use crate::model::seeded::init_seeded;
 use crate::model::{Autoencoder, AutoencoderConfig, ModelBackend, TrainBackend};
+use crate::report::quality::{Quality, score_images};
 
 /// A finished autoencoder run.
 pub type AutoencoderRun<B> = Run<AutoencoderConfig, NoMetrics, Autoencoder<B>>;
@@ -43,12 +46,16 @@ pub fn train_autoencoder<B: TrainBackend>(
     };
     let rate = schedule.learning_rate;
     let model = epochs.run(&mut steps, model, 0, rate, device, progress)?;
+    let noise = ValidationNoise::of(schedule);
+    let reconstructions = reconstruct(&model.valid(), images, &split.valid, noise, device);
+    let quality = Quality::mean(&score_images(images, &split.valid, &reconstructions));
     Ok(AutoencoderRun {
         config: *config,
         schedule: *schedule,
         train_seconds: epochs.seconds(),
         history: epochs.history,
         stages: epochs.stages,
+        quality: Some(quality),
         model,
     })
 }
@@ -143,6 +150,26 @@ impl ValidationNoise {
             pixels
         })
     }
+}
+
+/// The model's reconstructions of images `indices` (with `noise`), in eval mode: one image
+/// after another, in the order of `indices`.
+pub fn reconstruct<B: ModelBackend>(
+    model: &Autoencoder<B>,
+    images: &Images,
+    indices: &[usize],
+    noise: ValidationNoise,
+    device: &B::Device,
+) -> Vec<f32> {
+    let mut pixels = Vec::with_capacity(indices.len() * images.height * images.width);
+    for chunk in indices.chunks(VALIDATION_BATCH) {
+        let input = match noise.noisy(images, chunk) {
+            Some(noisy) => pixel_batch(noisy, images, device),
+            None => image_batch::<B>(images, chunk, device),
+        };
+        pixels.extend(model.forward(input).into_data().iter::<f32>());
+    }
+    pixels
 }
 
 /// Mean reconstruction loss over `indices`, in eval mode (BatchNorm uses running

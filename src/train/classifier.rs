@@ -156,6 +156,7 @@ pub fn train_classifier<B: TrainBackend>(
         train_seconds: trainer.epochs.seconds(),
         history: trainer.epochs.history,
         stages: trainer.epochs.stages,
+        quality: None,
         model,
     })
 }

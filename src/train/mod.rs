@@ -16,6 +16,7 @@ pub mod progress;
 pub mod stage;
 
 use crate::data::augment::Inputs;
+use crate::report::quality::Quality;
 use stage::{Controls, Keep, Score, StageEnd};
 
 /// Keras' RMSprop defaults, which the original report used: learning rate 0.001, rho 0.9, epsilon 1e-7,
@@ -119,6 +120,9 @@ pub struct Figures<M> {
     pub train_seconds: f64,
     /// Each stage's best and last epoch; unknown in tables older than these columns.
     pub stages: [Option<StageEnd>; MAX_STAGES],
+    /// The kept autoencoder's mean PSNR and SSIM on the validation images; none for a
+    /// classifier, unknown in tables older than these columns.
+    pub quality: Option<Quality>,
 }
 
 /// The figures of a run whose epochs were `history`, whose stages ended as `stages`,
@@ -128,6 +132,7 @@ pub fn final_figures<M: Metrics>(
     stages: &[StageEnd],
     keep: Keep,
     train_seconds: f64,
+    quality: Option<Quality>,
 ) -> Figures<M> {
     let last = history.last().expect("a run has at least one epoch");
     let kept = stages.last().map_or(last.epoch, |end| end.kept(keep));
@@ -142,6 +147,7 @@ pub fn final_figures<M: Metrics>(
         metrics: kept.metrics,
         train_seconds,
         stages: ends,
+        quality,
     }
 }
 
@@ -170,13 +176,21 @@ pub struct Run<C, M, Model> {
     pub stages: Vec<StageEnd>,
     /// Wall time of the whole fit, validation included (the original report's Train_Time).
     pub train_seconds: f64,
+    /// The autoencoder's, of the model kept (see [`Figures::quality`]).
+    pub quality: Option<Quality>,
     pub model: Model,
 }
 
 impl<C, M: Metrics, Model> Run<C, M, Model> {
     pub fn figures(&self) -> Figures<M> {
         let keep = self.schedule.controls.keep;
-        final_figures(&self.history, &self.stages, keep, self.train_seconds)
+        final_figures(
+            &self.history,
+            &self.stages,
+            keep,
+            self.train_seconds,
+            self.quality,
+        )
     }
 
     /// The last epoch of the first stage, when there are two.
