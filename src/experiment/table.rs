@@ -229,6 +229,19 @@ fn cells<K: Kind>(row: &Row<K>) -> Vec<Cell> {
         .collect()
 }
 
+/// The cell `text` of column `name`, if not empty, as a `T`; why not, naming `what` it must be.
+fn parse_optional<T: std::str::FromStr>(
+    name: &str,
+    text: Option<String>,
+    what: &str,
+) -> Result<Option<T>, String> {
+    text.map(|t| {
+        t.parse()
+            .map_err(|_| format!("field `{name}`: '{t}' is not {what}"))
+    })
+    .transpose()
+}
+
 /// A row from a record whose header is `names`; why not, when it is not one of `K`'s.
 fn parse_row<K: Kind>(
     names: &HashMap<&str, usize>,
@@ -242,22 +255,8 @@ fn parse_row<K: Kind>(
             .map_err(|_| format!("field `{name}`: '{text}' is not a number"))
     };
     let optional = |name: &str| cell(name).filter(|t| !t.is_empty()).map(String::from);
-    let optional_whole = |name: &str| -> Result<Option<u64>, String> {
-        optional(name)
-            .map(|t| {
-                t.parse()
-                    .map_err(|_| format!("field `{name}`: '{t}' is not a whole number"))
-            })
-            .transpose()
-    };
-    let optional_number = |name: &str| -> Result<Option<f64>, String> {
-        optional(name)
-            .map(|t| {
-                t.parse()
-                    .map_err(|_| format!("field `{name}`: '{t}' is not a number"))
-            })
-            .transpose()
-    };
+    let optional_whole = |name: &str| parse_optional::<u64>(name, optional(name), "a whole number");
+    let optional_number = |name: &str| parse_optional::<f64>(name, optional(name), "a number");
 
     let mut given = Vec::new();
     for &param in ParamOf::<K>::ALL {

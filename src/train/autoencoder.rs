@@ -150,6 +150,17 @@ impl ValidationNoise {
             pixels
         })
     }
+
+    /// The same as a batch on `device`.
+    pub fn batch<B: Backend>(
+        &self,
+        images: &Images,
+        indices: &[usize],
+        device: &B::Device,
+    ) -> Option<Tensor<B, 4>> {
+        self.noisy(images, indices)
+            .map(|noisy| pixel_batch(noisy, images, device))
+    }
 }
 
 /// The model's reconstructions of images `indices` (with `noise`), in eval mode: one image
@@ -163,10 +174,9 @@ pub fn reconstruct<B: ModelBackend>(
 ) -> Vec<f32> {
     let mut pixels = Vec::with_capacity(indices.len() * images.height * images.width);
     for chunk in indices.chunks(VALIDATION_BATCH) {
-        let input = match noise.noisy(images, chunk) {
-            Some(noisy) => pixel_batch(noisy, images, device),
-            None => image_batch::<B>(images, chunk, device),
-        };
+        let input = noise
+            .batch(images, chunk, device)
+            .unwrap_or_else(|| image_batch::<B>(images, chunk, device));
         pixels.extend(model.forward(input).into_data().iter::<f32>());
     }
     pixels
@@ -184,9 +194,7 @@ pub fn validation_loss<B: ModelBackend>(
     let mut sum = Tensor::<B, 1>::zeros([1], device);
     for chunk in indices.chunks(VALIDATION_BATCH) {
         let target = image_batch::<B>(images, chunk, device);
-        let input = noise
-            .noisy(images, chunk)
-            .map(|noisy| pixel_batch(noisy, images, device));
+        let input = noise.batch(images, chunk, device);
         sum = sum + denoising_loss(model, input, target).mul_scalar(chunk.len() as f64);
     }
     read_scalar(sum) / indices.len() as f64
