@@ -44,6 +44,27 @@ pub enum Command {
     Score(ScoreArgs),
     /// Draw every error graph the results tables under --out support (after sharded sweeps)
     Graphs(GraphsArgs),
+    /// Write a saved autoencoder's or classifier's weights as a file PyTorch loads
+    /// (safetensors; scripts/pytorch_model.py defines the modules)
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The saved model, NAME.mpk with NAME.json beside it (also -model)
+    #[arg(long = "model", value_name = "FILE")]
+    pub model: PathBuf,
+    /// The file format: safetensors (PyTorch's names and layouts)
+    #[arg(long, value_name = "FORMAT", default_value = "safetensors")]
+    pub format: ExportFormat,
+    /// Where to write it [default: NAME.safetensors beside the model]
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Safetensors,
 }
 
 #[derive(Debug, Args)]

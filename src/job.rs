@@ -8,7 +8,8 @@ mod inputs;
 use std::path::PathBuf;
 
 use crate::cli::{
-    AutoencoderArgs, ClassifyArgs, Command, GraphsArgs, PredictArgs, RunArgs, ScoreArgs, SetupArgs,
+    AutoencoderArgs, ClassifyArgs, Command, ExportArgs, ExportFormat, GraphsArgs, PredictArgs,
+    RunArgs, ScoreArgs, SetupArgs,
 };
 use crate::device::{self, Compute};
 use crate::error::{InputError, Result};
@@ -21,7 +22,8 @@ use crate::experiment::plan::{Plan, Setup};
 use crate::experiment::prompt;
 use crate::experiment::resume::Checkpointing;
 use crate::experiment::source::{RunSource, fingerprint};
-use crate::model::store::ModelCard;
+use crate::export::{ExportJob, SavedModel};
+use crate::model::store::{self, ModelCard, ModelKind};
 use crate::model::{AutoencoderConfig, ClassifierConfig};
 use crate::predictions::PredictJob;
 use crate::scores::ScoreJob;
@@ -41,6 +43,8 @@ pub enum Job {
     Score(Box<ScoreJob>, Compute),
     /// `aelab graphs`: every error graph the tables in this folder support.
     Graphs(PathBuf),
+    /// `aelab export`: on the CPU, whatever the device flags (nothing is computed).
+    Export(Box<ExportJob>),
 }
 
 impl Job {
@@ -53,6 +57,7 @@ impl Job {
             Command::Predict(args) => predict(args),
             Command::Score(args) => score(args),
             Command::Graphs(GraphsArgs { out }) => Ok(Self::Graphs(out)),
+            Command::Export(args) => export(args),
         }
     }
 
@@ -87,6 +92,7 @@ impl Job {
                 graphs::print_written(&written);
                 Ok(())
             }
+            Self::Export(job) => job.run(),
         }
     }
 }
@@ -297,6 +303,29 @@ fn score(args: ScoreArgs) -> Result<Job> {
         out: args.setup.out,
     };
     Ok(Job::Score(Box::new(job), compute))
+}
+
+fn export(args: ExportArgs) -> Result<Job> {
+    let ExportFormat::Safetensors = args.format;
+    let (mpk, json) = store::model_paths(&args.model);
+    if let Some(missing) = [&mpk, &json].into_iter().find(|path| !path.exists()) {
+        return Err(InputError::new(format!("{}: file not found", missing.display())).into());
+    }
+    let model = match store::read_kind(&json)? {
+        ModelKind::Autoencoder => SavedModel::Autoencoder(saved_model(&args.model, false)?),
+        ModelKind::Classifier => SavedModel::Classifier(saved_model(&args.model, false)?),
+    };
+    let output = args
+        .output
+        .unwrap_or_else(|| mpk.with_extension("safetensors"));
+    if let Some(folder) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        prepare_output_folder(folder)?;
+    }
+    Ok(Job::Export(Box::new(ExportJob {
+        model_path: mpk,
+        model,
+        output,
+    })))
 }
 
 /// An experiment's settings from the flags both training commands share.

@@ -9,6 +9,7 @@ pub mod device;
 pub mod error;
 pub mod exit;
 pub mod experiment;
+pub mod export;
 pub mod fsutil;
 pub mod heap;
 pub mod interrupt;

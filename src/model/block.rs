@@ -18,8 +18,8 @@ const BATCH_NORM_MOMENTUM: f64 = 0.01;
 
 #[derive(Module, Debug)]
 pub struct ConvBlock<B: ModelBackend> {
-    conv: Conv2d<B>,
-    norm: BatchNorm2d<B>,
+    pub(crate) conv: Conv2d<B>,
+    pub(crate) norm: BatchNorm2d<B>,
 }
 
 impl<B: ModelBackend> ConvBlock<B> {

@@ -128,8 +128,8 @@ impl Build for HeadConfig {
 
 #[derive(Module, Debug)]
 pub struct Head<B: ModelBackend> {
-    fc: Linear<B>,
-    out: Linear<B>,
+    pub(crate) fc: Linear<B>,
+    pub(crate) out: Linear<B>,
 }
 
 impl<B: ModelBackend> Head<B> {

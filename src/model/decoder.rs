@@ -16,7 +16,7 @@ use super::encoder::POOLED_LAYERS;
 #[derive(Module, Debug)]
 pub struct Decoder<B: ModelBackend> {
     pub(crate) blocks: Vec<ConvBlock<B>>,
-    output: Conv2d<B>,
+    pub(crate) output: Conv2d<B>,
 }
 
 impl<B: ModelBackend> Decoder<B> {

@@ -14,6 +14,7 @@ pub mod encoder;
 pub mod format;
 pub mod seeded;
 pub mod store;
+pub mod torch_layout;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use backend::{ModelBackend, TrainBackend};

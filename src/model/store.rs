@@ -276,16 +276,30 @@ struct KindOnly {
     kind: ModelKind,
 }
 
-/// Read and check a model card of architecture `A`.
-pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreError> {
-    let text = fs::read_to_string(json).map_err(|e| match e.kind() {
+/// Which kind of model a card describes (before reading it as that kind's card).
+pub fn read_kind(json: &Path) -> Result<ModelKind, StoreError> {
+    let text = read_card_text(json)?;
+    let KindOnly { kind } = serde_json::from_str(&text).map_err(|e| not_a_card(json, e))?;
+    Ok(kind)
+}
+
+fn read_card_text(json: &Path) -> Result<String, StoreError> {
+    fs::read_to_string(json).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => StoreError::NotFound {
             path: json.to_owned(),
         },
         _ => invalid(json, format!("cannot read: {e}")),
-    })?;
-    let not_a_card =
-        |e: serde_json::Error| invalid(json, format!("not a valid aelab model card: {e}"));
+    })
+}
+
+fn not_a_card(json: &Path, e: serde_json::Error) -> StoreError {
+    invalid(json, format!("not a valid aelab model card: {e}"))
+}
+
+/// Read and check a model card of architecture `A`.
+pub fn read_card<A: Architecture>(json: &Path) -> Result<ModelCard<A>, StoreError> {
+    let text = read_card_text(json)?;
+    let not_a_card = |e: serde_json::Error| not_a_card(json, e);
     let KindOnly { kind } = serde_json::from_str(&text).map_err(not_a_card)?;
     if kind != A::KIND {
         return Err(invalid(
