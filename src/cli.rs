@@ -42,6 +42,9 @@ pub enum Command {
     /// Score IDX images by how badly a saved autoencoder reconstructs them (MSE, PSNR,
     /// SSIM): an anomaly score per image, and with --normal K the ROC AUC of class K
     Score(ScoreArgs),
+    /// Map a saved autoencoder's codes of IDX images: their principal components as a
+    /// picture coloured by label, latent.csv, and TSV files for TensorBoard's projector
+    Latent(LatentArgs),
     /// Draw every error graph the results tables under --out support (after sharded sweeps)
     Graphs(GraphsArgs),
     /// Write a saved autoencoder's or classifier's weights as a file PyTorch loads
@@ -262,6 +265,27 @@ pub struct ScoreArgs {
     /// classes by reconstruction error (needs --tl)
     #[arg(long, value_name = "K")]
     pub normal: Option<u8>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LatentArgs {
+    /// The saved autoencoder, NAME.mpk with NAME.json beside it (also -model)
+    /// [default: ae.mpk under --out]
+    #[arg(long = "model", value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Images to map (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
+    #[arg(
+        short = 't',
+        long = "test",
+        visible_short_alias = 'd',
+        value_name = "FILE"
+    )]
+    pub images: Option<PathBuf>,
+    /// The images' labels (also -tl): the dots coloured by class, and a labels column
+    #[arg(long = "tl", value_name = "FILE")]
+    pub labels: Option<PathBuf>,
     #[command(flatten)]
     pub setup: SetupArgs,
 }

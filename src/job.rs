@@ -8,8 +8,8 @@ mod inputs;
 use std::path::PathBuf;
 
 use crate::cli::{
-    AutoencoderArgs, ClassifyArgs, Command, ExportArgs, ExportFormat, GraphsArgs, PredictArgs,
-    RunArgs, ScoreArgs, SetupArgs,
+    AutoencoderArgs, ClassifyArgs, Command, ExportArgs, ExportFormat, GraphsArgs, LatentArgs,
+    PredictArgs, RunArgs, ScoreArgs, SetupArgs,
 };
 use crate::device::{self, Compute};
 use crate::error::{InputError, Result};
@@ -23,6 +23,7 @@ use crate::experiment::prompt;
 use crate::experiment::resume::Checkpointing;
 use crate::experiment::source::{RunSource, fingerprint};
 use crate::export::{ExportJob, SavedModel};
+use crate::latent::LatentJob;
 use crate::model::store::{self, ModelCard, ModelKind};
 use crate::model::{AutoencoderConfig, ClassifierConfig};
 use crate::predictions::PredictJob;
@@ -41,6 +42,7 @@ pub enum Job {
     Classify(Box<ClassifierExperiment>, Compute),
     Predict(Box<PredictJob>, Compute),
     Score(Box<ScoreJob>, Compute),
+    Latent(Box<LatentJob>, Compute),
     /// `aelab graphs`: every error graph the tables in this folder support.
     Graphs(PathBuf),
     /// `aelab export`: on the CPU, whatever the device flags (nothing is computed).
@@ -56,6 +58,7 @@ impl Job {
             Command::Classify(args) => classify(args),
             Command::Predict(args) => predict(args),
             Command::Score(args) => score(args),
+            Command::Latent(args) => latent(args),
             Command::Graphs(GraphsArgs { out }) => Ok(Self::Graphs(out)),
             Command::Export(args) => export(args),
         }
@@ -77,6 +80,10 @@ impl Job {
                 device::dispatch(compute, *job)
             }
             Self::Score(job, compute) => {
+                println!("{}, on {compute}", job.describe());
+                device::dispatch(compute, *job)
+            }
+            Self::Latent(job, compute) => {
                 println!("{}, on {compute}", job.describe());
                 device::dispatch(compute, *job)
             }
@@ -258,17 +265,13 @@ fn predict(args: PredictArgs) -> Result<Job> {
 }
 
 fn score(args: ScoreArgs) -> Result<Job> {
-    let defaulted = args.model.is_none();
-    let model_path = args.model.unwrap_or_else(|| args.setup.out.join("ae.mpk"));
-    let card: ModelCard<AutoencoderConfig> = saved_model(&model_path, defaulted)?;
-    let images_path = given_or_bundled(args.images, BUNDLED_TEST_IMAGES, "-t")?;
-    let limit = args.setup.limit;
-    let images = load_images(&images_path, limit)?;
-    check_size_fits(&images, &images_path, &card, &model_path)?;
-    let labels = match &args.labels {
-        None => None,
-        Some(labels_path) => Some(load_labels(labels_path, &images, &images_path, limit)?),
-    };
+    let AutoencoderOnImages {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+    } = autoencoder_on_images(args.model, args.images, args.labels.as_deref(), &args.setup)?;
     if let Some(normal) = args.normal {
         let Some(labels) = &labels else {
             return Err(InputError::new(format!(
@@ -303,6 +306,61 @@ fn score(args: ScoreArgs) -> Result<Job> {
         out: args.setup.out,
     };
     Ok(Job::Score(Box::new(job), compute))
+}
+
+/// A saved autoencoder and the images (and labels) it is to look at: `score`'s and
+/// `latent`'s inputs, defaulted and checked alike.
+struct AutoencoderOnImages {
+    model_path: PathBuf,
+    card: ModelCard<AutoencoderConfig>,
+    images_path: PathBuf,
+    images: crate::data::idx::Images,
+    labels: Option<Vec<u8>>,
+}
+
+fn autoencoder_on_images(
+    model: Option<PathBuf>,
+    images: Option<PathBuf>,
+    labels: Option<&std::path::Path>,
+    setup: &SetupArgs,
+) -> Result<AutoencoderOnImages> {
+    let defaulted = model.is_none();
+    let model_path = model.unwrap_or_else(|| setup.out.join("ae.mpk"));
+    let card: ModelCard<AutoencoderConfig> = saved_model(&model_path, defaulted)?;
+    let images_path = given_or_bundled(images, BUNDLED_TEST_IMAGES, "-t")?;
+    let images = load_images(&images_path, setup.limit)?;
+    check_size_fits(&images, &images_path, &card, &model_path)?;
+    let labels = match labels {
+        None => None,
+        Some(path) => Some(load_labels(path, &images, &images_path, setup.limit)?),
+    };
+    Ok(AutoencoderOnImages {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+    })
+}
+
+fn latent(args: LatentArgs) -> Result<Job> {
+    let AutoencoderOnImages {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+    } = autoencoder_on_images(args.model, args.images, args.labels.as_deref(), &args.setup)?;
+    let compute = prepare(&args.setup)?;
+    let job = LatentJob {
+        model_path,
+        card,
+        images_path,
+        images,
+        labels,
+        out: args.setup.out,
+    };
+    Ok(Job::Latent(Box::new(job), compute))
 }
 
 fn export(args: ExportArgs) -> Result<Job> {

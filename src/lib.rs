@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod heap;
 pub mod interrupt;
 pub mod job;
+pub mod latent;
 pub mod model;
 pub mod predictions;
 pub mod report;

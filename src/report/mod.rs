@@ -6,5 +6,6 @@ pub mod canvas;
 pub mod charts;
 pub mod confusion;
 pub mod grids;
+pub mod latent_map;
 pub mod metrics;
 pub mod quality;
