@@ -40,8 +40,9 @@ fn assert_png(path: &Path, size: (u32, u32)) {
 #[test]
 fn the_piped_menu_reruns_plots_saves_and_exits() {
     let (_dir, data, out) = setup(100);
-    // Rerun with filters 2; rerun with epochs 1; plot; save under the default name; exit.
-    let answers = "1\n3\n2\n1\n4\n1\n2\n3\n\n4\n";
+    // Rerun with filters 2; rerun with epochs 1; plot; save under the default name; map the
+    // latent space; exit.
+    let answers = "1\n3\n2\n1\n4\n1\n2\n3\n\n4\n5\n";
     let assert = aelab(&data, &out).write_stdin(answers).assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert!(stdout.contains("Training L2_FS3_FL2_E2_B32"), "{stdout}");
@@ -57,6 +58,10 @@ fn the_piped_menu_reruns_plots_saves_and_exits() {
     assert!(grid.width() > grid.height());
     assert!(out.join("L2_FS3_FL4_E1_B32.mpk").exists());
     assert!(out.join("L2_FS3_FL4_E1_B32.json").exists());
+    // The map of the current model's codes of the 20 validation images.
+    let latent = std::fs::read_to_string(out.join("latent.csv")).unwrap();
+    assert_eq!(latent.lines().count(), 1 + 20, "{latent}");
+    assert_png(&out.join("latent_pca.png"), (900, 800));
 
     let rows = ae_rows(&out);
     assert_eq!(rows.len(), 3);
@@ -70,7 +75,7 @@ fn the_piped_menu_reruns_plots_saves_and_exits() {
 fn without_hyperparameter_flags_the_menu_asks_for_the_base() {
     let (_dir, data, out) = setup(60);
     // Layers 2, filter size 3, filters 0 (refused) then 2, epochs 1, batch 32; then exit.
-    let answers = "2\n3\n0\n2\n1\n32\n4\n";
+    let answers = "2\n3\n0\n2\n1\n32\n5\n";
     let assert = common::aelab(&common::autoencoder(&data, &out))
         .write_stdin(answers)
         .assert()
@@ -247,7 +252,7 @@ fn ctrl_c_stops_training_with_every_finished_run_kept() {
     // run cannot finish before Ctrl-C reaches it.
     for (args, input) in [
         (&["--sweep", "epochs=1000"][..], ""),
-        (&[], "1\n4\n1000\n4\n"),
+        (&[], "1\n4\n1000\n5\n"),
     ] {
         let (_dir, data, out) = setup(300);
         let table = out.join("loss_values.csv");
@@ -265,10 +270,10 @@ fn ctrl_c_stops_training_with_every_finished_run_kept() {
 #[test]
 fn a_denoising_run_is_named_recorded_and_shows_its_noisy_inputs() {
     let (_dir, data, out) = setup(100);
-    aelab(&data, &out).write_stdin("2\n4\n").assert().success();
+    aelab(&data, &out).write_stdin("2\n5\n").assert().success();
     let noisy = aelab(&data, &out)
         .args(["--noise", "0.3"])
-        .write_stdin("2\n4\n")
+        .write_stdin("2\n5\n")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&noisy.get_output().stdout).to_string();

@@ -381,7 +381,7 @@ fn the_menu_offers_to_resume_a_checkpoint_of_the_run_about_to_start() {
     // The menu: yes, resume; then exit.
     let mut menu = args(&data, &out);
     menu.retain(|a| a != "--no-menu");
-    let output = aelab(&menu).write_stdin("y\n4\n").assert().success();
+    let output = aelab(&menu).write_stdin("y\n5\n").assert().success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).to_string();
     assert!(stdout.contains("resume it?"), "{stdout}");
     assert!(stdout.contains("resuming from epoch 6 of 6"), "{stdout}");

@@ -14,6 +14,7 @@ use crate::data::dataset::{Split, image_batch, pixel_batch};
 use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Error, InputError, Result};
+use crate::latent::map_codes;
 use crate::model::store;
 use crate::model::{AutoencoderConfig, TrainBackend};
 use crate::report::grids::{self, RECONSTRUCTIONS_SHOWN};
@@ -74,7 +75,10 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
     type Kind = AutoencoderKind;
     type Backend = B;
     type Architecture = AutoencoderConfig;
-    const ACTION: &'static str = "Save the model";
+    const ACTIONS: &'static [&'static str] = &[
+        "Save the model",
+        "Map the latent space (the validation images' codes, by PCA)",
+    ];
 
     fn context(&self) -> &Context {
         &self.context
@@ -96,8 +100,46 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
         )
     }
 
-    /// Ask for a name and save, confirming before replacing an existing model.
+    /// Save (asking for a name), or map the current model's codes of the validation images
+    /// as `aelab latent` does.
     fn action(
+        &mut self,
+        which: usize,
+        prompter: &mut dyn Prompter,
+        hyper: &HyperOf<Self>,
+        run: &RunOf<Self>,
+    ) -> Result<Reply<()>> {
+        if which == 1 {
+            let model = run.model.valid();
+            let images = self.images;
+            let valid = &self.split.valid;
+            map_codes(
+                &model.encoder,
+                images,
+                valid,
+                None,
+                &self.context.out,
+                &self.device,
+            )?;
+            return Ok(Reply::Value(()));
+        }
+        self.save_as_asked(prompter, hyper, run)
+    }
+
+    /// Save the model under `--save`.
+    fn finish(&mut self, _: &HyperOf<Self>, run: &RunOf<Self>) -> Result<()> {
+        lab::save(self, run, &self.context.save_as).map(|_| ())
+    }
+
+    /// The current model's reconstructions of validation images.
+    fn pictures(&self, hyper: &HyperOf<Self>, run: &RunOf<Self>) -> Result<Vec<PathBuf>> {
+        Ok(vec![self.draw_reconstructions(hyper, run)?])
+    }
+}
+
+impl<B: TrainBackend> Autoencoding<'_, B> {
+    /// Ask for a name and save, confirming before replacing an existing model.
+    fn save_as_asked(
         &mut self,
         prompter: &mut dyn Prompter,
         hyper: &HyperOf<Self>,
@@ -128,18 +170,6 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
         Ok(Reply::Value(()))
     }
 
-    /// Save the model under `--save`.
-    fn finish(&mut self, _: &HyperOf<Self>, run: &RunOf<Self>) -> Result<()> {
-        lab::save(self, run, &self.context.save_as).map(|_| ())
-    }
-
-    /// The current model's reconstructions of validation images.
-    fn pictures(&self, hyper: &HyperOf<Self>, run: &RunOf<Self>) -> Result<Vec<PathBuf>> {
-        Ok(vec![self.draw_reconstructions(hyper, run)?])
-    }
-}
-
-impl<B: TrainBackend> Autoencoding<'_, B> {
     /// Validation images over their reconstructions; a denoiser's noisy inputs (the noise
     /// its validation used), then the clean targets, then its outputs.
     fn draw_reconstructions(&self, hyper: &HyperOf<Self>, run: &RunOf<Self>) -> Result<PathBuf> {

@@ -118,7 +118,7 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
     type Kind = ClassifierKind;
     type Backend = B;
     type Architecture = ClassifierConfig;
-    const ACTION: &'static str = "Predict the test set";
+    const ACTIONS: &'static [&'static str] = &["Predict the test set"];
 
     fn context(&self) -> &Context {
         &self.context
@@ -162,6 +162,7 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
 
     fn action(
         &mut self,
+        _: usize,
         _: &mut dyn Prompter,
         _: &HyperOf<Self>,
         current: &RunOf<Self>,

@@ -53,8 +53,8 @@ pub trait Lab {
     type Backend: TrainBackend;
     /// What its runs train.
     type Architecture: Architecture;
-    /// The menu's third choice, e.g. "Save the model".
-    const ACTION: &'static str;
+    /// The menu's choices after the first two, e.g. "Save the model".
+    const ACTIONS: &'static [&'static str];
 
     fn context(&self) -> &Context;
 
@@ -73,9 +73,10 @@ pub trait Lab {
     /// What a saved model's card says of its training besides what every run has.
     fn describe(&self, _run: &RunOf<Self>, _training: &mut TrainingInfo) {}
 
-    /// The menu's third choice.
+    /// The menu's choice `ACTIONS[which]`.
     fn action(
         &mut self,
+        which: usize,
         prompter: &mut dyn Prompter,
         hyper: &HyperOf<Self>,
         run: &RunOf<Self>,

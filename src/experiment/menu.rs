@@ -40,13 +40,16 @@ pub fn run<L: Lab>(
     )?;
     lab.keep(&base, &run)?;
     let mut current: (Hyper<_>, RunOf<L>) = (base, run);
-    let choices = [
+    let actions = 2..2 + L::ACTIONS.len();
+    let choices: Vec<String> = [
         "Run again with one hyperparameter changed",
         "Plot the error graphs",
-        L::ACTION,
-        "Exit",
     ]
-    .map(String::from);
+    .iter()
+    .chain(L::ACTIONS)
+    .chain(&["Exit"])
+    .map(|choice| choice.to_string())
+    .collect();
     loop {
         match prompter.select("What next?", &choices, 0) {
             Reply::Value(0) => match ask_variant(&session, prompter.as_mut()) {
@@ -77,10 +80,12 @@ pub fn run<L: Lab>(
             Reply::Value(1) => {
                 print_written(&session_graphs(lab, &session, &current.0, &current.1)?)
             }
-            Reply::Value(2) => match lab.action(prompter.as_mut(), &current.0, &current.1)? {
-                Reply::Quit => break,
-                _ => continue,
-            },
+            Reply::Value(i) if actions.contains(&i) => {
+                match lab.action(i - 2, prompter.as_mut(), &current.0, &current.1)? {
+                    Reply::Quit => break,
+                    _ => continue,
+                }
+            }
             Reply::Back => continue,
             Reply::Value(_) | Reply::Quit => break,
         }

@@ -16,7 +16,7 @@ use crate::device::BackendJob;
 use crate::error::{Result, WriteError};
 use crate::fsutil;
 use crate::model::store::{self, ModelCard};
-use crate::model::{AutoencoderConfig, ModelBackend, TrainBackend};
+use crate::model::{AutoencoderConfig, Encoder, ModelBackend, TrainBackend};
 use crate::report::latent_map::latent_chart;
 use crate::train::VALIDATION_BATCH;
 
@@ -59,22 +59,44 @@ impl BackendJob for LatentJob {
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let model =
             store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
-        let (mut codes, length) = encode(&model.encoder, &self.images, &device);
-        let projection = pca::project(&mut codes, self.images.count, length, TSV_COMPONENTS);
-        write(&self, &projection, length)
+        let all: Vec<usize> = (0..self.images.count).collect();
+        let labels = self.labels.as_deref();
+        map_codes(
+            &model.encoder,
+            &self.images,
+            &all,
+            labels,
+            &self.out,
+            &device,
+        )
     }
 }
 
-/// Every image's code, flattened, back to back, and the length of one.
-fn encode<B: ModelBackend>(
-    encoder: &crate::model::Encoder<B>,
+/// The map of `encoder`'s codes of images `indices` (and their `labels`), written under
+/// `out`: every file this module names, then what was found and written on stdout.
+pub fn map_codes<B: ModelBackend>(
+    encoder: &Encoder<B>,
     images: &Images,
+    indices: &[usize],
+    labels: Option<&[u8]>,
+    out: &Path,
+    device: &B::Device,
+) -> Result<()> {
+    let (mut codes, length) = encode(encoder, images, indices, device);
+    let projection = pca::project(&mut codes, indices.len(), length, TSV_COMPONENTS);
+    write(out, &projection, labels, length)
+}
+
+/// Each image's code, flattened, back to back, and the length of one.
+fn encode<B: ModelBackend>(
+    encoder: &Encoder<B>,
+    images: &Images,
+    indices: &[usize],
     device: &B::Device,
 ) -> (Vec<f32>, usize) {
-    let all: Vec<usize> = (0..images.count).collect();
     let mut codes = Vec::new();
     let mut length = 0;
-    for chunk in all.chunks(VALIDATION_BATCH) {
+    for chunk in indices.chunks(VALIDATION_BATCH) {
         let code = encoder.forward(image_batch::<B>(images, chunk, device));
         let [_, channels, height, width] = code.dims();
         length = channels * height * width;
@@ -83,10 +105,13 @@ fn encode<B: ModelBackend>(
     (codes, length)
 }
 
-fn write(job: &LatentJob, projection: &pca::Projection, length: usize) -> Result<()> {
-    let out = &job.out;
-    let labels = job.labels.as_deref();
-    let count = job.images.count;
+fn write(
+    out: &Path,
+    projection: &pca::Projection,
+    labels: Option<&[u8]>,
+    length: usize,
+) -> Result<()> {
+    let count = projection.coordinates.len() / projection.components.max(1);
     let points: Vec<(f32, f32)> = (0..count)
         .map(|i| {
             let row = projection.row(i);
