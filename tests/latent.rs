@@ -1,5 +1,5 @@
 //! `aelab latent` end to end: a tiny autoencoder's codes of 300 MNIST images mapped by PCA
-//! into latent.csv, the TensorBoard TSVs and the PNG; the same files, byte for byte, from a
+//! and t-SNE into latent.csv, the TensorBoard TSVs and the two PNGs; the same files, byte for byte, from a
 //! second run; without labels, no labels; bad input one line and exit 2.
 
 mod common;
@@ -56,16 +56,18 @@ fn the_codes_are_mapped_written_and_the_same_every_run() {
 
     let csv = fs::read_to_string(first.join("latent.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next(), Some("Index,Label,X,Y"));
+    assert_eq!(lines.next(), Some("Index,Label,PCA_X,PCA_Y,TSNE_X,TSNE_Y"));
     let wanted_labels = common::mnist_labels(IMAGES);
     let mut count = 0;
     for (i, line) in lines.enumerate() {
         let cells: Vec<&str> = line.split(',').collect();
         assert_eq!(cells[0], i.to_string());
         assert_eq!(cells[1], wanted_labels[i].to_string());
-        let x: f32 = cells[2].parse().unwrap();
-        let y: f32 = cells[3].parse().unwrap();
-        assert!(x.is_finite() && y.is_finite(), "{line}");
+        let figures: Vec<f32> = cells[2..].iter().map(|c| c.parse().unwrap()).collect();
+        assert!(
+            figures.len() == 4 && figures.iter().all(|v| v.is_finite()),
+            "{line}"
+        );
         count += 1;
     }
     assert_eq!(count, IMAGES);
@@ -88,14 +90,21 @@ fn the_codes_are_mapped_written_and_the_same_every_run() {
     let metadata = fs::read_to_string(first.join("latent_metadata.tsv")).unwrap();
     let metadata: Vec<u8> = metadata.lines().map(|l| l.parse().unwrap()).collect();
     assert_eq!(metadata, wanted_labels);
-    let png = image::open(first.join("latent_pca.png")).unwrap();
-    assert_eq!((png.width(), png.height()), (900, 800));
+    for map in ["latent_pca.png", "latent_tsne.png"] {
+        let png = image::open(first.join(map)).unwrap();
+        assert_eq!((png.width(), png.height()), (900, 800), "{map}");
+    }
 
     let second = dir.path().join("second");
     aelab(&latent(&model, &images, &second, &labelled))
         .assert()
         .success();
-    for file in ["latent.csv", "latent_vectors.tsv", "latent_pca.png"] {
+    for file in [
+        "latent.csv",
+        "latent_vectors.tsv",
+        "latent_pca.png",
+        "latent_tsne.png",
+    ] {
         assert!(
             fs::read(first.join(file)).unwrap() == fs::read(second.join(file)).unwrap(),
             "{file} differs between two runs"

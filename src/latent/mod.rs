@@ -1,12 +1,12 @@
 //! `aelab latent`: what a saved autoencoder's encoder makes of images. Each image's code
 //! (the encoder's output, flattened) is projected onto its principal components; the first
-//! two are drawn as a map, one dot per image coloured by label, and written as
-//! `latent.csv`; the first [`TSV_COMPONENTS`] go to the TSV files TensorBoard's embedding
-//! projector opens (the raw codes of the default model are 12,544 numbers an image, about
-//! 1 GB of text for 10,000 images, so the projector gets their leading components, as
-//! its own PCA view would use).
+//! two are drawn as a map, one dot per image coloured by label, and so is a t-SNE of the
+//! leading components ([tsne]); both go to `latent.csv`. The first [`TSV_COMPONENTS`] go
+//! to the TSV files TensorBoard's embedding projector opens (the raw codes of the default
+//! model are 12,544 numbers an image, about 1 GB of text for 10,000 images).
 
 pub mod pca;
+pub mod tsne;
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ use crate::train::VALIDATION_BATCH;
 
 pub const CSV_FILE: &str = "latent.csv";
 pub const MAP_FILE: &str = "latent_pca.png";
+pub const TSNE_FILE: &str = "latent_tsne.png";
 pub const VECTORS_FILE: &str = "latent_vectors.tsv";
 pub const METADATA_FILE: &str = "latent_metadata.tsv";
 /// Components written for the projector.
@@ -84,7 +85,8 @@ pub fn map_codes<B: ModelBackend>(
 ) -> Result<()> {
     let (mut codes, length) = encode(encoder, images, indices, device);
     let projection = pca::project(&mut codes, indices.len(), length, TSV_COMPONENTS);
-    write(out, &projection, labels, length)
+    let tsne = tsne::embed(&projection);
+    write(out, &projection, tsne.as_deref(), labels, length)
 }
 
 /// Each image's code, flattened, back to back, and the length of one.
@@ -108,6 +110,7 @@ fn encode<B: ModelBackend>(
 fn write(
     out: &Path,
     projection: &pca::Projection,
+    tsne: Option<&[(f32, f32)]>,
     labels: Option<&[u8]>,
     length: usize,
 ) -> Result<()> {
@@ -120,10 +123,14 @@ fn write(
         .collect();
     let share = |c: usize| 100.0 * projection.explained.get(c).copied().unwrap_or(0.0);
 
-    let mut csv = String::from("Index,Label,X,Y\n");
+    let mut csv = String::from("Index,Label,PCA_X,PCA_Y,TSNE_X,TSNE_Y\n");
     for (i, (x, y)) in points.iter().enumerate() {
         let label = labels.map(|l| l[i].to_string()).unwrap_or_default();
-        csv.push_str(&format!("{i},{label},{x},{y}\n"));
+        let (tx, ty) = match tsne {
+            Some(map) => (map[i].0.to_string(), map[i].1.to_string()),
+            None => (String::new(), String::new()),
+        };
+        csv.push_str(&format!("{i},{label},{x},{y},{tx},{ty}\n"));
     }
     let mut written = vec![write_file(&out.join(CSV_FILE), &csv)?];
 
@@ -153,6 +160,20 @@ fn write(
     ];
     latent_chart(&map, &title, [&axes[0], &axes[1]], &points, labels)?;
     written.push(map);
+    if let Some(tsne) = tsne {
+        let map = out.join(TSNE_FILE);
+        let title = format!(
+            "Codes of {count} images, t-SNE of their first {} principal components",
+            projection.components
+        );
+        latent_chart(&map, &title, ["t-SNE 1", "t-SNE 2"], tsne, labels)?;
+        written.push(map);
+    } else {
+        eprintln!(
+            "note: no t-SNE map of fewer than {} images",
+            tsne::MIN_IMAGES
+        );
+    }
 
     println!(
         "Principal components of the codes: PC1 {:.1}%, PC2 {:.1}% of the variance, the first {} \
