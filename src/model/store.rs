@@ -375,8 +375,7 @@ pub fn load_weights<A: Architecture, B: ModelBackend>(
             ),
         ));
     }
-    // burn's `Option` counts its parameters while loading, which draws the lazy biases.
-    let model = super::seeded::drawing_weights(|| fresh.load_record(record));
+    let model = fresh.load_record(record);
     let found = param_shapes(&model);
     if let Some(what) = describe_mismatch(&expected, &found) {
         return Err(invalid(

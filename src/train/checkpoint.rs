@@ -24,7 +24,6 @@ use crate::data::dataset::Rng;
 use crate::exit::{InputError, WriteError};
 use crate::fsutil;
 use crate::model::canonical::sorted_maps;
-use crate::model::seeded::drawing_weights;
 
 const MAGIC: &[u8] = b"AELABCKPT1\n";
 
@@ -171,8 +170,7 @@ pub fn load_module<B: Backend, M: Module<B>>(
     device: &B::Device,
 ) -> Result<M, String> {
     let record = record_from::<B, M::Record>(bytes, device)?;
-    // Loading can draw lazy weights; keep it apart from seeded draws (see `seeded`).
-    Ok(drawing_weights(|| fresh.load_record(record)))
+    Ok(fresh.load_record(record))
 }
 
 impl Checkpoint {

@@ -5,6 +5,7 @@ use burn_backend::{Backend, BackendTypes, DType, DTypeUsage, DTypeUsageSet, Devi
 use burn_ir::{BackendIr, HandleKind, TensorHandle};
 use burn_std::device::Device;
 use burn_std::rand::{SeedableRng, StdRng};
+#[cfg(not(feature = "std"))]
 use burn_std::stub::Mutex;
 
 use crate::qtensor::FlexQTensor;
@@ -13,9 +14,46 @@ use crate::tensor::FlexTensor;
 /// Type alias for the RNG used by Flex.
 pub type FlexRng = StdRng;
 
-/// Global seed storage for reproducible random number generation.
-/// Uses Mutex for thread-safe RNG state management.
-pub(crate) static SEED: Mutex<Option<FlexRng>> = Mutex::new(None);
+// aelab: the seeded generator is one per thread (upstream has one for the process), so a
+// seed set on a thread is drawn from by that thread alone: another thread's draws (a model
+// built without a seed, a parameter initialised lazily) cannot come between a seed and the
+// draws it was set for, and one seed gives the same weights however many threads draw.
+#[cfg(feature = "std")]
+std::thread_local! {
+    static SEED: core::cell::RefCell<Option<FlexRng>> = const { core::cell::RefCell::new(None) };
+}
+/// Global seed storage for reproducible random number generation (without `std`).
+#[cfg(not(feature = "std"))]
+static SEED: Mutex<Option<FlexRng>> = Mutex::new(None);
+
+/// Run `draw` on the seeded generator (or a fresh one from entropy when none is set), then
+/// keep its state for the next draw.
+pub(crate) fn with_rng<T>(draw: impl FnOnce(&mut FlexRng) -> T) -> T {
+    let mut rng = take_rng().unwrap_or_else(get_seeded_rng);
+    let drawn = draw(&mut rng);
+    set_rng(rng);
+    drawn
+}
+
+#[cfg(feature = "std")]
+fn take_rng() -> Option<FlexRng> {
+    SEED.with(|seed| seed.borrow_mut().take())
+}
+
+#[cfg(feature = "std")]
+fn set_rng(rng: FlexRng) {
+    SEED.with(|seed| *seed.borrow_mut() = Some(rng));
+}
+
+#[cfg(not(feature = "std"))]
+fn take_rng() -> Option<FlexRng> {
+    SEED.lock().unwrap().take()
+}
+
+#[cfg(not(feature = "std"))]
+fn set_rng(rng: FlexRng) {
+    *SEED.lock().unwrap() = Some(rng);
+}
 
 /// Fallback RNG when `SEED` is empty (consumed or never set).
 ///
@@ -128,9 +166,7 @@ impl Backend for Flex {
     }
 
     fn seed(_device: &Self::Device, seed: u64) {
-        let rng = FlexRng::seed_from_u64(seed);
-        let mut seed_lock = SEED.lock().unwrap();
-        *seed_lock = Some(rng);
+        set_rng(FlexRng::seed_from_u64(seed));
     }
 
     fn device_count(_type_id: u16) -> usize {
