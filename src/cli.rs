@@ -246,21 +246,8 @@ pub struct PredictArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// The saved autoencoder, NAME.mpk with NAME.json beside it (also -model)
-    /// [default: ae.mpk under --out]
-    #[arg(long = "model", value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Images to score (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
-    #[arg(
-        short = 't',
-        long = "test",
-        visible_short_alias = 'd',
-        value_name = "FILE"
-    )]
-    pub images: Option<PathBuf>,
-    /// The images' labels (also -tl): the histogram split by class, and --normal
-    #[arg(long = "tl", value_name = "FILE")]
-    pub labels: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: AutoencoderInputArgs,
     /// The class the autoencoder was trained on: the ROC AUC of telling it from the other
     /// classes by reconstruction error (needs --tl)
     #[arg(long, value_name = "K")]
@@ -271,11 +258,20 @@ pub struct ScoreArgs {
 
 #[derive(Debug, Args)]
 pub struct LatentArgs {
+    #[command(flatten)]
+    pub inputs: AutoencoderInputArgs,
+    #[command(flatten)]
+    pub setup: SetupArgs,
+}
+
+/// A saved autoencoder and the images it is to look at: `score`'s and `latent`'s.
+#[derive(Debug, Args)]
+pub struct AutoencoderInputArgs {
     /// The saved autoencoder, NAME.mpk with NAME.json beside it (also -model)
     /// [default: ae.mpk under --out]
     #[arg(long = "model", value_name = "FILE")]
     pub model: Option<PathBuf>,
-    /// Images to map (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
+    /// The images (IDX, raw or gzip; also -d) [default: the bundled MNIST test images]
     #[arg(
         short = 't',
         long = "test",
@@ -283,11 +279,9 @@ pub struct LatentArgs {
         value_name = "FILE"
     )]
     pub images: Option<PathBuf>,
-    /// The images' labels (also -tl): the dots coloured by class, and a labels column
+    /// The images' labels (also -tl): results split or coloured by class
     #[arg(long = "tl", value_name = "FILE")]
     pub labels: Option<PathBuf>,
-    #[command(flatten)]
-    pub setup: SetupArgs,
 }
 
 /// Rewrite the original report's `-dl X`, `-tl X`, `-model X` (and `-dl=X` forms) to double-dash flags.

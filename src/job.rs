@@ -5,12 +5,13 @@
 
 mod inputs;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::{
-    AutoencoderArgs, ClassifyArgs, Command, ExportArgs, ExportFormat, GraphsArgs, LatentArgs,
-    PredictArgs, RunArgs, ScoreArgs, SetupArgs,
+    AutoencoderArgs, AutoencoderInputArgs, ClassifyArgs, Command, ExportArgs, ExportFormat,
+    GraphsArgs, LatentArgs, PredictArgs, RunArgs, ScoreArgs, SetupArgs,
 };
+use crate::data::idx::Images;
 use crate::device::{self, Compute};
 use crate::error::{InputError, Result};
 use crate::experiment::autoencoder::{AutoencoderExperiment, validate_model_name};
@@ -24,8 +25,8 @@ use crate::experiment::resume::Checkpointing;
 use crate::experiment::source::{RunSource, fingerprint};
 use crate::export::{ExportJob, SavedModel};
 use crate::latent::LatentJob;
-use crate::model::store::{self, ModelCard, ModelKind};
-use crate::model::{AutoencoderConfig, ClassifierConfig};
+use crate::model::store::{self, Architecture, ModelCard, ModelKind};
+use crate::model::{AutoencoderConfig, ClassifierConfig, ModelBackend};
 use crate::predictions::PredictJob;
 use crate::scores::ScoreJob;
 
@@ -234,130 +235,140 @@ fn classify(args: ClassifyArgs) -> Result<Job> {
 }
 
 fn predict(args: PredictArgs) -> Result<Job> {
-    let defaulted = args.model.is_none();
-    let model_path = args
-        .model
-        .unwrap_or_else(|| args.setup.out.join("classifier.mpk"));
-    let card: ModelCard<ClassifierConfig> = saved_model(&model_path, defaulted)?;
-    let images_path = given_or_bundled(args.images, BUNDLED_TEST_IMAGES, "-t")?;
-    let limit = args.setup.limit;
-    let images = load_images(&images_path, limit)?;
-    check_size_fits(&images, &images_path, &card, &model_path)?;
-    let source = format!("the classifier {}", model_path.display());
-    let labels = match &args.labels {
-        None => None,
-        Some(labels_path) => {
-            let labels = load_labels(labels_path, &images, &images_path, limit)?;
-            check_labels_within(labels_path, &labels, card.architecture.classes, &source)?;
-            Some(labels)
-        }
-    };
+    let labels = args.labels.as_deref();
+    let inputs: ModelOnImages<ClassifierConfig> = ModelOnImages::resolve(
+        args.model,
+        "classifier.mpk",
+        args.images,
+        labels,
+        &args.setup,
+    )?;
+    if let (Some(found), Some(path)) = (&inputs.labels, labels) {
+        let source = format!("the classifier {}", inputs.model_path.display());
+        check_labels_within(path, found, inputs.card.architecture.classes, &source)?;
+    }
     let compute = prepare(&args.setup)?;
     let job = PredictJob {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
+        inputs,
         out: args.setup.out,
     };
     Ok(Job::Predict(Box::new(job), compute))
 }
 
 fn score(args: ScoreArgs) -> Result<Job> {
-    let AutoencoderOnImages {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
-    } = autoencoder_on_images(args.model, args.images, args.labels.as_deref(), &args.setup)?;
+    let labels_path = args.inputs.labels.clone();
+    let inputs = autoencoder_on_images(args.inputs, &args.setup)?;
     if let Some(normal) = args.normal {
-        let Some(labels) = &labels else {
+        let (Some(labels), Some(path)) = (&inputs.labels, &labels_path) else {
             return Err(InputError::new(format!(
                 "--normal {normal} needs the images' labels: give --tl FILE"
             ))
             .into());
         };
-        let path = args.labels.as_deref().unwrap_or(&images_path);
-        if !labels.contains(&normal) {
-            return Err(InputError::new(format!(
-                "{}: no image is of class {normal}, so --normal {normal} has nothing to tell apart",
+        let nothing_to_tell_apart = |which: &str| {
+            InputError::new(format!(
+                "{}: {which} of class {normal}, so --normal {normal} has nothing to tell apart",
                 path.display()
             ))
-            .into());
+        };
+        if !labels.contains(&normal) {
+            return Err(nothing_to_tell_apart("no image is").into());
         }
         if labels.iter().all(|&l| l == normal) {
-            return Err(InputError::new(format!(
-                "{}: every image is of class {normal}, so --normal {normal} has nothing to tell apart",
-                path.display()
-            ))
-            .into());
+            return Err(nothing_to_tell_apart("every image is").into());
         }
     }
     let compute = prepare(&args.setup)?;
     let job = ScoreJob {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
+        inputs,
         normal: args.normal,
         out: args.setup.out,
     };
     Ok(Job::Score(Box::new(job), compute))
 }
 
-/// A saved autoencoder and the images (and labels) it is to look at: `score`'s and
+/// A saved model and the images (and labels) it is to look at: `predict`'s, `score`'s and
 /// `latent`'s inputs, defaulted and checked alike.
-struct AutoencoderOnImages {
-    model_path: PathBuf,
-    card: ModelCard<AutoencoderConfig>,
-    images_path: PathBuf,
-    images: crate::data::idx::Images,
-    labels: Option<Vec<u8>>,
+pub struct ModelOnImages<A> {
+    pub model_path: PathBuf,
+    /// The model's card, read and checked already.
+    pub card: ModelCard<A>,
+    pub images_path: PathBuf,
+    pub images: Images,
+    pub labels: Option<Vec<u8>>,
 }
 
+impl<A: Architecture> ModelOnImages<A> {
+    /// The model given (else `default_file` under `--out`), the images given (else the
+    /// bundled test images) and their labels if given.
+    fn resolve(
+        model: Option<PathBuf>,
+        default_file: &str,
+        images: Option<PathBuf>,
+        labels: Option<&Path>,
+        setup: &SetupArgs,
+    ) -> Result<Self> {
+        let defaulted = model.is_none();
+        let model_path = model.unwrap_or_else(|| setup.out.join(default_file));
+        let card: ModelCard<A> = saved_model(&model_path, defaulted)?;
+        let images_path = given_or_bundled(images, BUNDLED_TEST_IMAGES, "-t")?;
+        let images = load_images(&images_path, setup.limit)?;
+        check_size_fits(&images, &images_path, &card, &model_path)?;
+        let labels = match labels {
+            None => None,
+            Some(path) => Some(load_labels(path, &images, &images_path, setup.limit)?),
+        };
+        Ok(Self {
+            model_path,
+            card,
+            images_path,
+            images,
+            labels,
+        })
+    }
+
+    /// What is about to be looked at, for stdout.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} images of {}x{} from {}, {} {}",
+            self.images.count,
+            self.images.height,
+            self.images.width,
+            self.images_path.display(),
+            A::KIND.noun(),
+            self.model_path.display()
+        )
+    }
+
+    /// The saved model's weights, on `device`.
+    pub fn load<B: ModelBackend>(&self, device: &B::Device) -> Result<A::Model<B>> {
+        Ok(store::load_weights::<A, B>(
+            &self.model_path,
+            &self.card,
+            device,
+        )?)
+    }
+
+    /// Every image's index, in order.
+    pub fn every_image(&self) -> Vec<usize> {
+        (0..self.images.count).collect()
+    }
+}
+
+/// `score`'s and `latent`'s inputs.
 fn autoencoder_on_images(
-    model: Option<PathBuf>,
-    images: Option<PathBuf>,
-    labels: Option<&std::path::Path>,
+    args: AutoencoderInputArgs,
     setup: &SetupArgs,
-) -> Result<AutoencoderOnImages> {
-    let defaulted = model.is_none();
-    let model_path = model.unwrap_or_else(|| setup.out.join("ae.mpk"));
-    let card: ModelCard<AutoencoderConfig> = saved_model(&model_path, defaulted)?;
-    let images_path = given_or_bundled(images, BUNDLED_TEST_IMAGES, "-t")?;
-    let images = load_images(&images_path, setup.limit)?;
-    check_size_fits(&images, &images_path, &card, &model_path)?;
-    let labels = match labels {
-        None => None,
-        Some(path) => Some(load_labels(path, &images, &images_path, setup.limit)?),
-    };
-    Ok(AutoencoderOnImages {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
-    })
+) -> Result<ModelOnImages<AutoencoderConfig>> {
+    let labels = args.labels.as_deref();
+    ModelOnImages::resolve(args.model, "ae.mpk", args.images, labels, setup)
 }
 
 fn latent(args: LatentArgs) -> Result<Job> {
-    let AutoencoderOnImages {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
-    } = autoencoder_on_images(args.model, args.images, args.labels.as_deref(), &args.setup)?;
+    let inputs = autoencoder_on_images(args.inputs, &args.setup)?;
     let compute = prepare(&args.setup)?;
     let job = LatentJob {
-        model_path,
-        card,
-        images_path,
-        images,
-        labels,
+        inputs,
         out: args.setup.out,
     };
     Ok(Job::Latent(Box::new(job), compute))

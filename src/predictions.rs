@@ -9,7 +9,7 @@ use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Result, WriteError};
 use crate::fsutil;
-use crate::model::store::{self, ModelCard};
+use crate::job::ModelOnImages;
 use crate::model::{ClassifierConfig, TrainBackend};
 use crate::report::confusion::confusion_matrix_chart;
 use crate::report::grids::{PREDICTIONS_SHOWN, prediction_grid};
@@ -134,12 +134,7 @@ fn write_report(out: &Path, found: &Predicted, labels: &[u8]) -> Result<Vec<Path
 /// where the results go. On a chosen backend it loads the classifier's weights, labels the
 /// images and writes what it found under `out`.
 pub struct PredictJob {
-    pub model_path: PathBuf,
-    /// The classifier's card, read and checked already.
-    pub card: ModelCard<ClassifierConfig>,
-    pub images_path: PathBuf,
-    pub images: Images,
-    pub labels: Option<Vec<u8>>,
+    pub inputs: ModelOnImages<ClassifierConfig>,
     /// The output folder, made and proven writable.
     pub out: PathBuf,
 }
@@ -147,14 +142,7 @@ pub struct PredictJob {
 impl PredictJob {
     /// What is about to be labelled, for stdout.
     pub fn describe(&self) -> String {
-        format!(
-            "{} images of {}x{} from {}, classifier {}",
-            self.images.count,
-            self.images.height,
-            self.images.width,
-            self.images_path.display(),
-            self.model_path.display()
-        )
+        self.inputs.describe()
     }
 }
 
@@ -162,14 +150,14 @@ impl BackendJob for PredictJob {
     type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
-        let model =
-            store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
-        let predictions = predict::<B::InnerBackend>(&model, &self.images, &device);
+        let inputs = &self.inputs;
+        let model = inputs.load::<B::InnerBackend>(&device)?;
+        let predictions = predict::<B::InnerBackend>(&model, &inputs.images, &device);
         let found = Predicted {
-            images: &self.images,
+            images: &inputs.images,
             predictions: &predictions,
-            labels: self.labels.as_deref(),
-            classes: self.card.architecture.classes,
+            labels: inputs.labels.as_deref(),
+            classes: inputs.card.architecture.classes,
         };
         write(&self.out, &found)?;
         Ok(())

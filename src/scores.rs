@@ -11,7 +11,7 @@ use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Result, WriteError};
 use crate::fsutil;
-use crate::model::store::{self, ModelCard};
+use crate::job::ModelOnImages;
 use crate::model::{AutoencoderConfig, TrainBackend};
 use crate::report::anomaly::{histogram_chart, roc, roc_chart};
 use crate::report::grids::{RECONSTRUCTIONS_SHOWN, reconstruction_grid};
@@ -28,12 +28,7 @@ pub const ROC_FILE: &str = "roc_curve.png";
 /// `aelab score`, resolved: the autoencoder, the images (and their labels), the class it
 /// was trained on when asked for the ROC AUC, and where the results go.
 pub struct ScoreJob {
-    pub model_path: PathBuf,
-    /// The autoencoder's card, read and checked already.
-    pub card: ModelCard<AutoencoderConfig>,
-    pub images_path: PathBuf,
-    pub images: Images,
-    pub labels: Option<Vec<u8>>,
+    pub inputs: ModelOnImages<AutoencoderConfig>,
     /// With labels: the normal class (resolve checked that both kinds are present).
     pub normal: Option<u8>,
     /// The output folder, made and proven writable.
@@ -43,14 +38,7 @@ pub struct ScoreJob {
 impl ScoreJob {
     /// What is about to be scored, for stdout.
     pub fn describe(&self) -> String {
-        format!(
-            "{} images of {}x{} from {}, autoencoder {}",
-            self.images.count,
-            self.images.height,
-            self.images.width,
-            self.images_path.display(),
-            self.model_path.display()
-        )
+        self.inputs.describe()
     }
 }
 
@@ -58,12 +46,11 @@ impl BackendJob for ScoreJob {
     type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
-        let model =
-            store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
-        let all: Vec<usize> = (0..self.images.count).collect();
-        let reconstructions =
-            reconstruct(&model, &self.images, &all, ValidationNoise::NONE, &device);
-        let scores = score_images(&self.images, &all, &reconstructions);
+        let model = self.inputs.load::<B::InnerBackend>(&device)?;
+        let images = &self.inputs.images;
+        let all = self.inputs.every_image();
+        let reconstructions = reconstruct(&model, images, &all, ValidationNoise::NONE, &device);
+        let scores = score_images(images, &all, &reconstructions);
         write(&self, &scores, &reconstructions)
     }
 }
@@ -71,7 +58,7 @@ impl BackendJob for ScoreJob {
 /// Every file, then what was found and written on stdout.
 fn write(job: &ScoreJob, scores: &[ImageScore], reconstructions: &[f32]) -> Result<()> {
     let out = &job.out;
-    let labels = job.labels.as_deref();
+    let labels = job.inputs.labels.as_deref();
     let mut written = vec![write_file(
         &out.join(SCORES_FILE),
         &scores_csv(scores, labels),
@@ -108,7 +95,7 @@ fn write(job: &ScoreJob, scores: &[ImageScore], reconstructions: &[f32]) -> Resu
     written.push(histogram);
 
     let worst = out.join(WORST_FILE);
-    draw_worst(&worst, &job.images, reconstructions, &mse)?;
+    draw_worst(&worst, &job.inputs.images, reconstructions, &mse)?;
     written.push(worst);
 
     println!(
@@ -160,8 +147,8 @@ fn summary_csv(
     };
     format!(
         "Model,Images,Count,Mean_MSE,Mean_PSNR,Mean_SSIM,Normal,ROC_AUC\n{},{},{},{:.8},{:.4},{:.6},{normal},{auc}\n",
-        job.model_path.display(),
-        job.images_path.display(),
+        job.inputs.model_path.display(),
+        job.inputs.images_path.display(),
         count,
         mean_mse,
         quality.psnr,

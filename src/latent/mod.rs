@@ -15,7 +15,7 @@ use crate::data::idx::Images;
 use crate::device::BackendJob;
 use crate::error::{Result, WriteError};
 use crate::fsutil;
-use crate::model::store::{self, ModelCard};
+use crate::job::ModelOnImages;
 use crate::model::{AutoencoderConfig, Encoder, ModelBackend, TrainBackend};
 use crate::report::latent_map::latent_chart;
 use crate::train::VALIDATION_BATCH;
@@ -30,12 +30,7 @@ pub const TSV_COMPONENTS: usize = 50;
 
 /// `aelab latent`, resolved: the autoencoder, the images (and their labels), where to write.
 pub struct LatentJob {
-    pub model_path: PathBuf,
-    /// The autoencoder's card, read and checked already.
-    pub card: ModelCard<AutoencoderConfig>,
-    pub images_path: PathBuf,
-    pub images: Images,
-    pub labels: Option<Vec<u8>>,
+    pub inputs: ModelOnImages<AutoencoderConfig>,
     /// The output folder, made and proven writable.
     pub out: PathBuf,
 }
@@ -43,14 +38,7 @@ pub struct LatentJob {
 impl LatentJob {
     /// What is about to be mapped, for stdout.
     pub fn describe(&self) -> String {
-        format!(
-            "the codes of {} images of {}x{} from {}, autoencoder {}",
-            self.images.count,
-            self.images.height,
-            self.images.width,
-            self.images_path.display(),
-            self.model_path.display()
-        )
+        format!("the codes of {}", self.inputs.describe())
     }
 }
 
@@ -58,13 +46,13 @@ impl BackendJob for LatentJob {
     type Output = Result<()>;
 
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
-        let model =
-            store::load_weights::<_, B::InnerBackend>(&self.model_path, &self.card, &device)?;
-        let all: Vec<usize> = (0..self.images.count).collect();
-        let labels = self.labels.as_deref();
+        let model = self.inputs.load::<B::InnerBackend>(&device)?;
+        let inputs = &self.inputs;
+        let labels = inputs.labels.as_deref();
+        let all = inputs.every_image();
         map_codes(
             &model.encoder,
-            &self.images,
+            &inputs.images,
             &all,
             labels,
             &self.out,
