@@ -138,21 +138,57 @@ fn orthonormal(matrix: &[f64], rows: usize, width: usize) -> Vec<f32> {
 
 /// `X Q`: `rows x columns` times `columns x width`.
 fn times(x: &[f32], rows: usize, columns: usize, q: &[f32], width: usize) -> Vec<f32> {
-    let mut out = vec![0f32; rows * width];
-    // SAFETY: the sizes and strides describe the three buffers, which do not overlap.
+    let row_major = Matrix {
+        values: x,
+        rows,
+        row_stride: columns,
+        column_stride: 1,
+    };
+    product(row_major, columns, q, width)
+}
+
+/// `Xᵀ Z`: the transpose of `rows x columns` times `rows x width`, in f64.
+fn transposed_times(x: &[f32], rows: usize, columns: usize, z: &[f32], width: usize) -> Vec<f64> {
+    // Xᵀ is X read with its strides swapped.
+    let transposed = Matrix {
+        values: x,
+        rows: columns,
+        row_stride: 1,
+        column_stride: columns,
+    };
+    let out = product(transposed, rows, z, width);
+    out.into_iter().map(f64::from).collect()
+}
+
+/// A matrix read in place, with its own strides.
+struct Matrix<'a> {
+    values: &'a [f32],
+    rows: usize,
+    row_stride: usize,
+    column_stride: usize,
+}
+
+/// `lhs` (`lhs.rows x depth`) times the row-major `depth x width` `rhs`, on this thread
+/// alone (gemm on more threads splits the sums differently from run to run).
+fn product(lhs: Matrix, depth: usize, rhs: &[f32], width: usize) -> Vec<f32> {
+    // Both layouts are dense: `lhs` holds exactly `rows x depth` values.
+    assert!(lhs.values.len() == lhs.rows * depth && rhs.len() == depth * width);
+    let mut out = vec![0f32; lhs.rows * width];
+    // SAFETY: with the sizes asserted, the strides keep every read inside `lhs` and `rhs`;
+    // `out` is its own buffer of `lhs.rows x width`.
     unsafe {
         gemm::gemm(
-            rows,
+            lhs.rows,
             width,
-            columns,
+            depth,
             out.as_mut_ptr(),
             1,
             width as isize,
             false,
-            x.as_ptr(),
-            1,
-            columns as isize,
-            q.as_ptr(),
+            lhs.values.as_ptr(),
+            lhs.column_stride as isize,
+            lhs.row_stride as isize,
+            rhs.as_ptr(),
             1,
             width as isize,
             0.0,
@@ -164,36 +200,6 @@ fn times(x: &[f32], rows: usize, columns: usize, q: &[f32], width: usize) -> Vec
         );
     }
     out
-}
-
-/// `Xᵀ Z`: the transpose of `rows x columns` times `rows x width`, in f64.
-fn transposed_times(x: &[f32], rows: usize, columns: usize, z: &[f32], width: usize) -> Vec<f64> {
-    let mut out = vec![0f32; columns * width];
-    // SAFETY: as in `times`; Xᵀ is X read with its strides swapped.
-    unsafe {
-        gemm::gemm(
-            columns,
-            width,
-            rows,
-            out.as_mut_ptr(),
-            1,
-            width as isize,
-            false,
-            x.as_ptr(),
-            columns as isize,
-            1,
-            z.as_ptr(),
-            1,
-            width as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-    out.into_iter().map(f64::from).collect()
 }
 
 /// `Zᵀ Z` of `rows x width`, in f64.
