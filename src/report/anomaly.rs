@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::canvas::{FONT, draw_png, title_font};
+use super::canvas::{FONT, draw_legend, draw_png, title_font};
 use crate::exit::WriteError;
 
 /// A ROC curve: (false-positive rate, true-positive rate) from (0, 0) to (1, 1), a point
@@ -123,13 +123,7 @@ pub fn histogram_chart(
                     PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 16))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
+        draw_legend(&mut chart, 16, SeriesLabelPosition::UpperRight)?;
         Ok(())
     })
 }
@@ -160,13 +154,7 @@ pub fn roc_chart(path: &Path, title: &str, roc: &Roc) -> Result<(), WriteError> 
             .draw_series(LineSeries::new(roc.points.clone(), BLUE.stroke_width(2)))?
             .label(format!("ROC, AUC {:.4}", roc.auc))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLUE.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 18))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
+        draw_legend(&mut chart, 18, SeriesLabelPosition::LowerRight)?;
         Ok(())
     })
 }

@@ -76,6 +76,23 @@ pub fn draw_title(area: &Area, title: &str) -> PlotResult {
     Ok(())
 }
 
+/// A chart's legend of its series in `size` px type at `position`, on white that lets the
+/// curves show through a little, in a black frame: every chart's legend alike.
+pub fn draw_legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    size: u32,
+    position: SeriesLabelPosition,
+) -> PlotResult {
+    chart
+        .configure_series_labels()
+        .label_font((FONT, size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()?;
+    Ok(())
+}
+
 /// The images in `pixels`, each `height * width` values back to back (none when that is 0).
 pub fn images<T>(pixels: &[T], height: usize, width: usize) -> std::slice::ChunksExact<'_, T> {
     let size = height * width;

@@ -8,7 +8,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::canvas::{Area, FONT, PlotResult, draw_png, title_font};
+use super::canvas::{Area, FONT, PlotResult, draw_legend, draw_png, title_font};
 use crate::exit::WriteError;
 
 /// One chart alone.
@@ -309,13 +309,7 @@ fn draw_chart(area: &Area, spec: &ChartSpec, lines: &[Line]) -> PlotResult {
         }
         draw_marker(&mut chart, marker, &y_range, right_half)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FONT, 18))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(legend_at)
-        .draw()?;
+    draw_legend(&mut chart, 18, legend_at)?;
     Ok(())
 }
 

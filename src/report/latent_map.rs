@@ -5,7 +5,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use super::canvas::{FONT, draw_png, title_font};
+use super::canvas::{FONT, draw_legend, draw_png, title_font};
 use crate::exit::WriteError;
 
 const SIZE: (u32, u32) = (900, 800);
@@ -89,13 +89,7 @@ pub fn latent_chart(
                         .label(class.to_string())
                         .legend(move |(x, y)| Circle::new((x + 8, y), 5, color.filled()));
                 }
-                chart
-                    .configure_series_labels()
-                    .label_font((FONT, 16))
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()?;
+                draw_legend(&mut chart, 16, SeriesLabelPosition::UpperRight)?;
             }
         }
         Ok(())
