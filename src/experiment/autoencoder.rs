@@ -71,13 +71,24 @@ struct Autoencoding<'a, B: TrainBackend> {
     device: B::Device,
 }
 
+/// The autoencoder's own menu choices.
+#[derive(Clone, Copy)]
+pub enum AutoencoderAction {
+    Save,
+    MapLatentSpace,
+}
+
 impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
     type Kind = AutoencoderKind;
     type Backend = B;
     type Architecture = AutoencoderConfig;
-    const ACTIONS: &'static [&'static str] = &[
-        "Save the model",
-        "Map the latent space (the validation images' codes, by PCA)",
+    type Action = AutoencoderAction;
+    const ACTIONS: &'static [(AutoencoderAction, &'static str)] = &[
+        (AutoencoderAction::Save, "Save the model"),
+        (
+            AutoencoderAction::MapLatentSpace,
+            "Map the latent space (the validation images' codes, by PCA)",
+        ),
     ];
 
     fn context(&self) -> &Context {
@@ -104,26 +115,27 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
     /// as `aelab latent` does.
     fn action(
         &mut self,
-        which: usize,
+        action: AutoencoderAction,
         prompter: &mut dyn Prompter,
         hyper: &HyperOf<Self>,
         run: &RunOf<Self>,
     ) -> Result<Reply<()>> {
-        if which == 1 {
-            let model = run.model.valid();
-            let images = self.images;
-            let valid = &self.split.valid;
-            map_codes(
-                &model.encoder,
-                images,
-                valid,
-                None,
-                &self.context.out,
-                &self.device,
-            )?;
-            return Ok(Reply::Value(()));
+        match action {
+            AutoencoderAction::Save => self.save_as_asked(prompter, hyper, run),
+            AutoencoderAction::MapLatentSpace => {
+                let encoder = &run.model.valid().encoder;
+                let (images, valid) = (self.images, &self.split.valid);
+                map_codes(
+                    encoder,
+                    images,
+                    valid,
+                    None,
+                    &self.context.out,
+                    &self.device,
+                )?;
+                Ok(Reply::Value(()))
+            }
         }
-        self.save_as_asked(prompter, hyper, run)
     }
 
     /// Save the model under `--save`.

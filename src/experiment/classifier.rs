@@ -114,11 +114,19 @@ struct Classification<'a, B: TrainBackend> {
     device: B::Device,
 }
 
+/// The classifier's own menu choice.
+#[derive(Clone, Copy)]
+pub enum ClassifierAction {
+    Predict,
+}
+
 impl<B: TrainBackend> Lab for Classification<'_, B> {
     type Kind = ClassifierKind;
     type Backend = B;
     type Architecture = ClassifierConfig;
-    const ACTIONS: &'static [&'static str] = &["Predict the test set"];
+    type Action = ClassifierAction;
+    const ACTIONS: &'static [(ClassifierAction, &'static str)] =
+        &[(ClassifierAction::Predict, "Predict the test set")];
 
     fn context(&self) -> &Context {
         &self.context
@@ -162,7 +170,7 @@ impl<B: TrainBackend> Lab for Classification<'_, B> {
 
     fn action(
         &mut self,
-        _: usize,
+        ClassifierAction::Predict: ClassifierAction,
         _: &mut dyn Prompter,
         _: &HyperOf<Self>,
         current: &RunOf<Self>,

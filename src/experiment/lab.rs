@@ -53,8 +53,10 @@ pub trait Lab {
     type Backend: TrainBackend;
     /// What its runs train.
     type Architecture: Architecture;
-    /// The menu's choices after the first two, e.g. "Save the model".
-    const ACTIONS: &'static [&'static str];
+    /// What the menu offers after its first two choices, this kind's own.
+    type Action: Copy + 'static;
+    /// Those choices in the menu's order, each with its line, e.g. "Save the model".
+    const ACTIONS: &'static [(Self::Action, &'static str)];
 
     fn context(&self) -> &Context;
 
@@ -73,10 +75,10 @@ pub trait Lab {
     /// What a saved model's card says of its training besides what every run has.
     fn describe(&self, _run: &RunOf<Self>, _training: &mut TrainingInfo) {}
 
-    /// The menu's choice `ACTIONS[which]`.
+    /// Do one of the menu's `ACTIONS`.
     fn action(
         &mut self,
-        which: usize,
+        action: Self::Action,
         prompter: &mut dyn Prompter,
         hyper: &HyperOf<Self>,
         run: &RunOf<Self>,

@@ -40,13 +40,12 @@ pub fn run<L: Lab>(
     )?;
     lab.keep(&base, &run)?;
     let mut current: (Hyper<_>, RunOf<L>) = (base, run);
-    let actions = 2..2 + L::ACTIONS.len();
     let choices: Vec<String> = [
         "Run again with one hyperparameter changed",
         "Plot the error graphs",
     ]
     .iter()
-    .chain(L::ACTIONS)
+    .chain(L::ACTIONS.iter().map(|(_, line)| line))
     .chain(&["Exit"])
     .map(|choice| choice.to_string())
     .collect();
@@ -80,8 +79,9 @@ pub fn run<L: Lab>(
             Reply::Value(1) => {
                 print_written(&session_graphs(lab, &session, &current.0, &current.1)?)
             }
-            Reply::Value(i) if actions.contains(&i) => {
-                match lab.action(i - 2, prompter.as_mut(), &current.0, &current.1)? {
+            Reply::Value(i) if (2..2 + L::ACTIONS.len()).contains(&i) => {
+                let (action, _) = L::ACTIONS[i - 2];
+                match lab.action(action, prompter.as_mut(), &current.0, &current.1)? {
                     Reply::Quit => break,
                     _ => continue,
                 }
