@@ -102,8 +102,7 @@ fn write(
     labels: Option<&[u8]>,
     length: usize,
 ) -> Result<()> {
-    let count = projection.coordinates.len() / projection.components.max(1);
-    let points: Vec<(f32, f32)> = (0..count)
+    let points: Vec<(f32, f32)> = (0..projection.rows)
         .map(|i| {
             let row = projection.row(i);
             (row[0], row.get(1).copied().unwrap_or(0.0))
@@ -123,7 +122,7 @@ fn write(
     let mut written = vec![write_file(&out.join(CSV_FILE), &csv)?];
 
     let mut vectors = String::new();
-    for i in 0..count {
+    for i in 0..projection.rows {
         let row: Vec<String> = projection.row(i).iter().map(f32::to_string).collect();
         vectors.push_str(&row.join("\t"));
         vectors.push('\n');
@@ -137,8 +136,9 @@ fn write(
 
     let map = out.join(MAP_FILE);
     let title = format!(
-        "Codes of {count} images ({length} numbers each), first two principal components: \
+        "Codes of {} images ({length} numbers each), first two principal components: \
          {:.1}% + {:.1}% of the variance",
+        projection.rows,
         share(0),
         share(1)
     );
@@ -151,8 +151,8 @@ fn write(
     if let Some(tsne) = tsne {
         let map = out.join(TSNE_FILE);
         let title = format!(
-            "Codes of {count} images, t-SNE of their first {} principal components",
-            projection.components
+            "Codes of {} images, t-SNE of their first {} principal components",
+            projection.rows, projection.components
         );
         latent_chart(&map, &title, ["t-SNE 1", "t-SNE 2"], tsne, labels)?;
         written.push(map);

@@ -12,6 +12,8 @@ const ROUNDS: usize = 12;
 /// The data projected onto its first components, and how much each explains.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Projection {
+    /// One per vector projected.
+    pub rows: usize,
     /// `rows x components`, row-major.
     pub coordinates: Vec<f32>,
     pub components: usize,
@@ -72,6 +74,7 @@ pub fn project(data: &mut [f32], rows: usize, columns: usize, components: usize)
         explained.push(if total > 0.0 { values[e] / total } else { 0.0 });
     }
     Projection {
+        rows,
         coordinates,
         components,
         explained,

@@ -17,7 +17,7 @@ pub const MIN_IMAGES: usize = 4;
 
 /// Each row of `projection` placed in 2-D; `None` for fewer than [`MIN_IMAGES`] rows.
 pub fn embed(projection: &Projection) -> Option<Vec<(f32, f32)>> {
-    let rows = projection.coordinates.len() / projection.components.max(1);
+    let rows = projection.rows;
     if rows < MIN_IMAGES {
         return None;
     }
@@ -99,6 +99,7 @@ mod tests {
             })
             .collect();
         let projection = Projection {
+            rows,
             coordinates,
             components: 5,
             explained: vec![0.2; 5],
@@ -121,6 +122,7 @@ mod tests {
         assert!(apart > 2.0 * within, "apart {apart}, within {within}");
         assert!(
             embed(&Projection {
+                rows: 3,
                 coordinates: vec![0.0; 3],
                 components: 1,
                 explained: vec![0.0]
