@@ -5,7 +5,7 @@
 
 mod inputs;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cli::{
     AutoencoderArgs, AutoencoderInputArgs, ClassifyArgs, Command, ExportArgs, ExportFormat,
@@ -235,17 +235,17 @@ fn classify(args: ClassifyArgs) -> Result<Job> {
 }
 
 fn predict(args: PredictArgs) -> Result<Job> {
-    let labels = args.labels.as_deref();
     let inputs: ModelOnImages<ClassifierConfig> = ModelOnImages::resolve(
         args.model,
         "classifier.mpk",
         args.images,
-        labels,
+        args.labels,
         &args.setup,
     )?;
-    if let (Some(found), Some(path)) = (&inputs.labels, labels) {
+    if let Some(labels) = &inputs.labels {
         let source = format!("the classifier {}", inputs.model_path.display());
-        check_labels_within(path, found, inputs.card.architecture.classes, &source)?;
+        let classes = inputs.card.architecture.classes;
+        check_labels_within(&labels.path, &labels.values, classes, &source)?;
     }
     let compute = prepare(&args.setup)?;
     let job = PredictJob {
@@ -256,10 +256,13 @@ fn predict(args: PredictArgs) -> Result<Job> {
 }
 
 fn score(args: ScoreArgs) -> Result<Job> {
-    let labels_path = args.inputs.labels.clone();
     let inputs = autoencoder_on_images(args.inputs, &args.setup)?;
     if let Some(normal) = args.normal {
-        let (Some(labels), Some(path)) = (&inputs.labels, &labels_path) else {
+        let Some(Labels {
+            path,
+            values: labels,
+        }) = &inputs.labels
+        else {
             return Err(InputError::new(format!(
                 "--normal {normal} needs the images' labels: give --tl FILE"
             ))
@@ -295,7 +298,13 @@ pub struct ModelOnImages<A> {
     pub card: ModelCard<A>,
     pub images_path: PathBuf,
     pub images: Images,
-    pub labels: Option<Vec<u8>>,
+    pub labels: Option<Labels>,
+}
+
+/// The images' labels, one per image, and the file they came from.
+pub struct Labels {
+    pub path: PathBuf,
+    pub values: Vec<u8>,
 }
 
 impl<A: Architecture> ModelOnImages<A> {
@@ -305,7 +314,7 @@ impl<A: Architecture> ModelOnImages<A> {
         model: Option<PathBuf>,
         default_file: &str,
         images: Option<PathBuf>,
-        labels: Option<&Path>,
+        labels: Option<PathBuf>,
         setup: &SetupArgs,
     ) -> Result<Self> {
         let defaulted = model.is_none();
@@ -316,7 +325,10 @@ impl<A: Architecture> ModelOnImages<A> {
         check_size_fits(&images, &images_path, &card, &model_path)?;
         let labels = match labels {
             None => None,
-            Some(path) => Some(load_labels(path, &images, &images_path, setup.limit)?),
+            Some(path) => {
+                let values = load_labels(&path, &images, &images_path, setup.limit)?;
+                Some(Labels { path, values })
+            }
         };
         Ok(Self {
             model_path,
@@ -349,6 +361,11 @@ impl<A: Architecture> ModelOnImages<A> {
         )?)
     }
 
+    /// Each image's label, when labels were given.
+    pub fn label_values(&self) -> Option<&[u8]> {
+        self.labels.as_ref().map(|labels| labels.values.as_slice())
+    }
+
     /// Every image's index, in order.
     pub fn every_image(&self) -> Vec<usize> {
         (0..self.images.count).collect()
@@ -360,8 +377,7 @@ fn autoencoder_on_images(
     args: AutoencoderInputArgs,
     setup: &SetupArgs,
 ) -> Result<ModelOnImages<AutoencoderConfig>> {
-    let labels = args.labels.as_deref();
-    ModelOnImages::resolve(args.model, "ae.mpk", args.images, labels, setup)
+    ModelOnImages::resolve(args.model, "ae.mpk", args.images, args.labels, setup)
 }
 
 fn latent(args: LatentArgs) -> Result<Job> {

@@ -156,7 +156,7 @@ impl BackendJob for PredictJob {
         let found = Predicted {
             images: &inputs.images,
             predictions: &predictions,
-            labels: inputs.labels.as_deref(),
+            labels: inputs.label_values(),
             classes: inputs.card.architecture.classes,
         };
         write(&self.out, &found)?;

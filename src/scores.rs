@@ -58,7 +58,7 @@ impl BackendJob for ScoreJob {
 /// Every file, then what was found and written on stdout.
 fn write(job: &ScoreJob, scores: &[ImageScore], reconstructions: &[f32]) -> Result<()> {
     let out = &job.out;
-    let labels = job.inputs.labels.as_deref();
+    let labels = job.inputs.label_values();
     let mut written = vec![write_file(
         &out.join(SCORES_FILE),
         &scores_csv(scores, labels),

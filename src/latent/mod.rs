@@ -48,7 +48,7 @@ impl BackendJob for LatentJob {
     fn run<B: TrainBackend>(self, device: B::Device) -> Self::Output {
         let model = self.inputs.load::<B::InnerBackend>(&device)?;
         let inputs = &self.inputs;
-        let labels = inputs.labels.as_deref();
+        let labels = inputs.label_values();
         let all = inputs.every_image();
         map_codes(
             &model.encoder,
