@@ -27,7 +27,7 @@ fn benches(c: &mut Criterion) {
     let device = device();
     let batch: Vec<usize> = (0..64).collect();
     let model = Hyper::<AutoencoderParam>::defaults()
-        .architecture()
+        .architecture(images.height, images.width)
         .init::<Train>(&device);
     let mut optimizer = rmsprop().init();
     // One step, so the optimizer holds its state for every parameter.

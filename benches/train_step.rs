@@ -29,7 +29,7 @@ fn benches(c: &mut Criterion) {
     let batch: Vec<usize> = (0..64).collect();
     let model = RefCell::new(
         Hyper::<AutoencoderParam>::defaults()
-            .architecture()
+            .architecture(images.height, images.width)
             .init::<Train>(&device),
     );
     let mut optimizer = rmsprop().init();

@@ -20,8 +20,8 @@ aelab=$(realpath "${1:-target/release/aelab}")
 out=${2:-/tmp/aelab-one-class}
 device=${3:-auto}
 cd "$(dirname "$0")/.."
-recipe=(--layers "${LAYERS:-3}" --filter-size 3 --filters "${FILTERS:-16}" --epochs 10 --batch-size 32
-    --lr-schedule cosine --keep best)
+recipe=(--layers "${LAYERS:-2}" --filter-size 3 --filters "${FILTERS:-8}" --code "${CODE:-32}"
+    --epochs "${EPOCHS:-20}" --batch-size 64 --lr-schedule cosine --keep best)
 mkdir -p "$out"
 for digit in 0 1 2 3 4 5 6 7 8 9; do
     dir=$out/digit-$digit

@@ -92,14 +92,40 @@ class Decoder(nn.Module):
         return torch.sigmoid(self.output(x))
 
 
+class Code(nn.Module):
+    """The fully connected code (`aelab autoencoder --code N`): the encoder's output
+    flattened, to `size` numbers (linear), and back (ReLU), shaped for the decoder."""
+
+    def __init__(self, size, features):
+        super().__init__()
+        self.down = nn.Linear(features, size)
+        self.up = nn.Linear(size, features)
+
+    def encode(self, features):
+        return self.down(torch.flatten(features, 1))
+
+    def decode(self, code, shape):
+        return torch.relu(self.up(code)).reshape(shape)
+
+
 class Autoencoder(nn.Module):
-    def __init__(self, layers, filter_size, filters):
+    def __init__(self, layers, filter_size, filters, code=None):
         super().__init__()
         self.encoder = Encoder(layers, filter_size, filters)
         self.decoder = Decoder(layers, filter_size, filters)
+        self.code = Code(code["size"], code["features"]) if code else None
+
+    def encode(self, images):
+        """Each image's code as one row: the fully connected code's, or the encoder's
+        output flattened."""
+        features = self.encoder(images)
+        return self.code.encode(features) if self.code else torch.flatten(features, 1)
 
     def forward(self, images):
-        return self.decoder(self.encoder(images))
+        features = self.encoder(images)
+        if self.code:
+            features = self.code.decode(self.code.encode(features), features.shape)
+        return self.decoder(features)
 
 
 class Head(nn.Module):
@@ -137,7 +163,9 @@ def load(path):
         card = json.loads(f.metadata()["aelab_card"])
     arch = card["architecture"]
     if card["kind"] == "autoencoder":
-        model = Autoencoder(arch["layers"], arch["filter_size"], arch["filters"])
+        model = Autoencoder(
+            arch["layers"], arch["filter_size"], arch["filters"], arch.get("code")
+        )
     else:
         model = Classifier(
             arch["encoder"], arch["fc_units"], arch["classes"], arch["height"], arch["width"]

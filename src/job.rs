@@ -177,7 +177,7 @@ fn classify(args: ClassifyArgs) -> Result<Job> {
         .model
         .unwrap_or_else(|| args.run.setup.out.join("ae.mpk"));
     let card = saved_model::<AutoencoderConfig>(&model_path, defaulted)?;
-    let depth = EncoderDepth(card.architecture.layers);
+    let depth = EncoderDepth(card.architecture.stack.layers);
     let base = Hyper::on_encoder(&args.hyper.given, depth);
     base.validate(depth)
         .map_err(|e| InputError::new(format!("{e} ({})", model_path.display())))?;

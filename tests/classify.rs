@@ -127,11 +127,11 @@ fn train_on_mnist(
     let autoencoder = aelab::train::autoencoder::train_autoencoder::<Train>(
         &images,
         &split,
-        &AutoencoderConfig {
+        &AutoencoderConfig::convolutional(ConvStack {
             layers: 2,
             filter_size: 3,
             filters: 4,
-        },
+        }),
         // Enough steps for BatchNorm's running statistics (momentum 0.99) to settle.
         &Schedule {
             epochs: 3,

@@ -151,3 +151,44 @@ fn without_a_model_it_says_how_to_make_one() {
     cmd.args(["latent", "--out"]).arg(dir.path());
     assert_input_error(&mut cmd, &["ae.mpk", "aelab autoencoder"]);
 }
+
+#[test]
+fn a_fully_connected_code_is_what_is_mapped() {
+    let (dir, images, out) = common::mnist_folder(IMAGES);
+    let trained = aelab(&with(
+        &common::tiny_autoencoder(&images, &out),
+        &["--code", "5", "--epochs", "1", "--no-menu"],
+    ))
+    .assert()
+    .success();
+    let stdout = String::from_utf8_lossy(&trained.get_output().stdout).to_string();
+    assert!(stdout.contains("L2_FS3_FL4_E1_B32_C5"), "{stdout}");
+    let model = out.join("ae.mpk");
+    let mapped = dir.path().join("mapped");
+    aelab(&latent(&model, &images, &mapped, &[]))
+        .assert()
+        .success();
+    // Five numbers an image, so five components, not the 50 of the 392-number conv code.
+    let vectors = fs::read_to_string(mapped.join("latent_vectors.tsv")).unwrap();
+    assert_eq!(vectors.lines().count(), IMAGES);
+    assert!(vectors.lines().all(|l| l.split('\t').count() == 5));
+
+    // A card whose code does not fit its images is refused in one line.
+    let json = fs::read_to_string(out.join("ae.json")).unwrap();
+    assert!(json.contains("\"features\": 392"), "{json}");
+    fs::copy(&model, dir.path().join("edited.mpk")).unwrap();
+    fs::write(
+        dir.path().join("edited.json"),
+        json.replace("\"features\": 392", "\"features\": 200"),
+    )
+    .unwrap();
+    assert_input_error(
+        &mut aelab(&latent(
+            &dir.path().join("edited.mpk"),
+            &images,
+            &mapped,
+            &[],
+        )),
+        &["edited.json", "code is drawn from 200 numbers"],
+    );
+}

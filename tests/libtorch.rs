@@ -8,7 +8,7 @@ mod common;
 
 use aelab::data::augment::Inputs;
 use aelab::model::batch_norm::BatchNorm2d;
-use aelab::model::{AutoencoderConfig, ModelBackend, TrainBackend};
+use aelab::model::{AutoencoderConfig, ConvStack, ModelBackend, TrainBackend};
 use aelab::train::Schedule;
 use aelab::train::classifier::Labelled;
 use aelab::train::stage::Controls;
@@ -32,11 +32,11 @@ const AGREEMENT: Agreement = Agreement {
 };
 
 /// Three layers: both poolings, both upsamplings, BatchNorm everywhere; a few filters.
-const SMALL: AutoencoderConfig = AutoencoderConfig {
+const SMALL: AutoencoderConfig = AutoencoderConfig::convolutional(ConvStack {
     layers: 3,
     filter_size: 3,
     filters: 4,
-};
+});
 
 const SCHEDULE: Schedule = Schedule {
     epochs: 2,
@@ -52,9 +52,13 @@ const CPU: LibTorchDevice = LibTorchDevice::Cpu;
 #[test]
 fn autoencoder_training_matches_flex() {
     let images = common::mnist_images(200);
-    let flex =
-        backends::autoencoder::<Autodiff<Flex>>(&SMALL, &SCHEDULE, &images, &Default::default());
-    let torch = backends::autoencoder::<Autodiff<LibTorch>>(&SMALL, &SCHEDULE, &images, &CPU);
+    let flex = backends::autoencoder::<Autodiff<Flex>>(
+        &SMALL.stack,
+        &SCHEDULE,
+        &images,
+        &Default::default(),
+    );
+    let torch = backends::autoencoder::<Autodiff<LibTorch>>(&SMALL.stack, &SCHEDULE, &images, &CPU);
     // The reconstruction only: after ten RMSprop steps single weights may part by whole
     // steps (see tests/wgpu.rs), which the reconstruction averages out.
     let (mut flex, mut torch) = (flex, torch);
@@ -75,9 +79,14 @@ fn classifier_stages_match_flex() {
         images: &images,
         labels: &labels,
     };
-    let flex =
-        backends::classifier::<Autodiff<Flex>>(&SMALL, 16, SCHEDULE, data, &Default::default());
-    let torch = backends::classifier::<Autodiff<LibTorch>>(&SMALL, 16, SCHEDULE, data, &CPU);
+    let flex = backends::classifier::<Autodiff<Flex>>(
+        &SMALL.stack,
+        16,
+        SCHEDULE,
+        data,
+        &Default::default(),
+    );
+    let torch = backends::classifier::<Autodiff<LibTorch>>(&SMALL.stack, 16, SCHEDULE, data, &CPU);
     assert_eq!(
         torch.history.len(),
         4,
@@ -95,7 +104,10 @@ fn the_frozen_stage_keeps_the_encoder_on_libtorch() {
         labels: &labels,
     };
     backends::assert_the_frozen_stage_keeps_the_encoder::<Autodiff<LibTorch>>(
-        &SMALL, SCHEDULE, data, &CPU,
+        &SMALL.stack,
+        SCHEDULE,
+        data,
+        &CPU,
     );
 }
 
@@ -107,8 +119,9 @@ fn the_frozen_stage_keeps_the_encoder_on_libtorch() {
 fn first_step_matches_flex() {
     let images = common::mnist_images(16);
     let seed = SCHEDULE.seed;
-    let flex = backends::first_step::<Autodiff<Flex>>(&SMALL, seed, &images, &Default::default());
-    let torch = backends::first_step::<Autodiff<LibTorch>>(&SMALL, seed, &images, &CPU);
+    let flex =
+        backends::first_step::<Autodiff<Flex>>(&SMALL.stack, seed, &images, &Default::default());
+    let torch = backends::first_step::<Autodiff<LibTorch>>(&SMALL.stack, seed, &images, &CPU);
     assert_each_close("libtorch", &flex, &torch, 1e-5);
 }
 
@@ -231,7 +244,7 @@ fn libtorch_cuda_without_a_gpu_is_one_line() {
 fn an_autoencoder_trains_to_the_bit_the_same_on_a_busy_machine() {
     let images = common::mnist_images(320);
     backends::assert_reproducible(|| {
-        backends::autoencoder::<Autodiff<LibTorch>>(&SMALL, &SCHEDULE, &images, &CPU)
+        backends::autoencoder::<Autodiff<LibTorch>>(&SMALL.stack, &SCHEDULE, &images, &CPU)
     });
 }
 
@@ -243,6 +256,6 @@ fn a_classifier_trains_to_the_bit_the_same_on_a_busy_machine() {
         labels: &labels,
     };
     backends::assert_reproducible(|| {
-        backends::classifier::<Autodiff<LibTorch>>(&SMALL, 16, SCHEDULE, data, &CPU)
+        backends::classifier::<Autodiff<LibTorch>>(&SMALL.stack, 16, SCHEDULE, data, &CPU)
     });
 }

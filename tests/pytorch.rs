@@ -114,9 +114,38 @@ fn pytorch_reproduces_the_exported_models_outputs() {
 
     let (model, _) =
         store::load::<ClassifierConfig, Flex>(&out.join("classifier.mpk"), &device).unwrap();
-    let ours = values(softmax(model.forward(batch), 1));
+    let ours = values(softmax(model.forward(batch.clone()), 1));
     let theirs = pytorch(&python, &classifier_file, &images, dir.path());
     assert_agree(&ours, &theirs, "class probabilities");
+
+    // An autoencoder with a fully connected code.
+    let coded_out = dir.path().join("coded");
+    let coded = with(
+        &common::tiny_autoencoder(&images, &coded_out),
+        &["--code", "6", "--epochs", "1", "--no-menu"],
+    );
+    aelab(&coded).assert().success();
+    let coded_model = coded_out.join("ae.mpk");
+    aelab(&["export", "--model", &path(&coded_model)].map(String::from))
+        .assert()
+        .success();
+    let (model, _) = store::load::<AutoencoderConfig, Flex>(&coded_model, &device).unwrap();
+    assert!(
+        model.code.is_some(),
+        "--code 6 trains a fully connected code"
+    );
+    let ours = values(model.forward(batch));
+    let theirs = pytorch(
+        &python,
+        &coded_out.join("ae.safetensors"),
+        &images,
+        dir.path(),
+    );
+    assert_agree(
+        &ours,
+        &theirs,
+        "reconstructions through a fully connected code",
+    );
 }
 
 fn values<const D: usize>(tensor: Tensor<Flex, D>) -> Vec<f32> {

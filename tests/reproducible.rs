@@ -7,7 +7,7 @@
 mod common;
 
 use aelab::data::augment::Inputs;
-use aelab::model::AutoencoderConfig;
+use aelab::model::{AutoencoderConfig, ConvStack};
 use aelab::train::Schedule;
 use aelab::train::classifier::Labelled;
 use aelab::train::stage::Controls;
@@ -15,11 +15,11 @@ use burn::backend::{Autodiff, Flex};
 use common::backends::{self, assert_reproducible};
 
 /// Three layers: both poolings, both upsamplings, BatchNorm everywhere; a few filters.
-const SMALL: AutoencoderConfig = AutoencoderConfig {
+const SMALL: AutoencoderConfig = AutoencoderConfig::convolutional(ConvStack {
     layers: 3,
     filter_size: 3,
     filters: 4,
-};
+});
 
 const SCHEDULE: Schedule = Schedule {
     epochs: 2,
@@ -34,7 +34,12 @@ const SCHEDULE: Schedule = Schedule {
 fn an_autoencoder_trains_to_the_bit_the_same_on_a_busy_machine() {
     let images = common::mnist_images(320);
     assert_reproducible(|| {
-        backends::autoencoder::<Autodiff<Flex>>(&SMALL, &SCHEDULE, &images, &Default::default())
+        backends::autoencoder::<Autodiff<Flex>>(
+            &SMALL.stack,
+            &SCHEDULE,
+            &images,
+            &Default::default(),
+        )
     });
 }
 
@@ -46,6 +51,12 @@ fn a_classifier_trains_to_the_bit_the_same_on_a_busy_machine() {
         labels: &labels,
     };
     assert_reproducible(|| {
-        backends::classifier::<Autodiff<Flex>>(&SMALL, 16, SCHEDULE, data, &Default::default())
+        backends::classifier::<Autodiff<Flex>>(
+            &SMALL.stack,
+            16,
+            SCHEDULE,
+            data,
+            &Default::default(),
+        )
     });
 }

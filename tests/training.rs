@@ -6,8 +6,8 @@ use std::fs;
 
 use aelab::data::augment::Inputs;
 use aelab::data::dataset::{Split, image_batch};
-use aelab::model::AutoencoderConfig;
 use aelab::model::store::{self, ModelCard};
+use aelab::model::{AutoencoderConfig, ConvStack};
 use aelab::train::Schedule;
 use aelab::train::autoencoder::{
     AutoencoderRun, ValidationNoise, train_autoencoder, validation_loss,
@@ -21,11 +21,11 @@ use burn::tensor::Tensor;
 
 type Train = Autodiff<Flex>;
 
-const TINY: AutoencoderConfig = AutoencoderConfig {
+const TINY: AutoencoderConfig = AutoencoderConfig::convolutional(ConvStack {
     layers: 2,
     filter_size: 3,
     filters: 4,
-};
+});
 
 fn train_tiny(
     images: &aelab::data::idx::Images,

@@ -103,7 +103,7 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
         train_autoencoder::<B>(
             self.images,
             &self.split,
-            &hyper.architecture(),
+            &hyper.architecture(self.images.height, self.images.width),
             &hyper.schedule(self.context.source.seed),
             start,
             &self.device,
@@ -123,16 +123,9 @@ impl<B: TrainBackend> Lab for Autoencoding<'_, B> {
         match action {
             AutoencoderAction::Save => self.save_as_asked(prompter, hyper, run),
             AutoencoderAction::MapLatentSpace => {
-                let encoder = &run.model.valid().encoder;
+                let model = run.model.valid();
                 let (images, valid) = (self.images, &self.split.valid);
-                map_codes(
-                    encoder,
-                    images,
-                    valid,
-                    None,
-                    &self.context.out,
-                    &self.device,
-                )?;
+                map_codes(&model, images, valid, None, &self.context.out, &self.device)?;
                 Ok(Reply::Value(()))
             }
         }

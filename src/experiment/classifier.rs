@@ -90,7 +90,7 @@ impl BackendJob for ClassifierExperiment {
                 test: self.test.labelled(),
                 split,
                 encoder: autoencoder.encoder,
-                encoder_stack: card.architecture,
+                encoder_stack: card.architecture.stack,
                 encoder_from: &self.autoencoder,
                 classes: self.classes,
                 loss: self.loss,

@@ -10,9 +10,10 @@ use super::hyper::{DefaultValue, Hyper, Origin, Param, ParamSet, Value, Values, 
 use super::source::{SourceColumn, SourceColumns};
 use crate::data::augment::{Augment, Inputs};
 use crate::exit::InputError;
-use crate::model::AutoencoderConfig;
+use crate::model::autoencoder::MAX_LAYER_WIDTH;
 use crate::model::classifier::MAX_FC_UNITS;
 use crate::model::encoder::POOLED_LAYERS;
+use crate::model::{AutoencoderConfig, ConvStack};
 use crate::train::classifier::{FineTuneNorm, FineTuning, LossKind, Recipe};
 use crate::train::stage::{self, Controls, Decay};
 use crate::train::{Accuracy, Figures, LEARNING_RATE, Metrics, NoMetrics, Schedule};
@@ -313,6 +314,11 @@ param_table! {
         Rotation = ROTATION_PARAM,
         Zoom = ZOOM_PARAM,
         Noise = NOISE_PARAM,
+        Code = added("code", "Code size", "C", "Code", "N",
+            "A fully connected code of N numbers between encoder and decoder (0: none, the \
+            encoder's output is the code); a narrow one reconstructs the images it was \
+            trained on and few others, as anomaly scores need",
+            Values::Whole { min: 0, max: Some(MAX_LAYER_WIDTH) }, Value::Whole(0)),
     }
 }
 
@@ -326,7 +332,7 @@ impl ParamSet for AutoencoderParam {
 
     /// The widest layer (filters doubling per layer) must fit.
     fn check_together(hyper: &Hyper<Self>, _: ()) -> Result<(), InputError> {
-        hyper.architecture().validate()
+        AutoencoderConfig::validate_stack(&hyper.stack())
     }
 }
 
@@ -352,9 +358,17 @@ macro_rules! schedule_entries {
 }
 
 impl Hyper<AutoencoderParam> {
-    pub fn architecture(&self) -> AutoencoderConfig {
+    /// The architecture for images of `height x width` (a fully connected code's size
+    /// depends on theirs).
+    pub fn architecture(&self, height: usize, width: usize) -> AutoencoderConfig {
+        let code = self.whole(AutoencoderParam::Code);
+        AutoencoderConfig::new(self.stack(), (code > 0).then_some(code), height, width)
+    }
+
+    /// The encoder's conv stack, which the decoder mirrors.
+    pub fn stack(&self) -> ConvStack {
         use AutoencoderParam::*;
-        AutoencoderConfig {
+        ConvStack {
             layers: self.whole(Layers),
             filter_size: self.whole(FilterSize),
             filters: self.whole(Filters),

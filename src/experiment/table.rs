@@ -502,9 +502,9 @@ mod tests {
         assert_eq!(
             text.lines().collect::<Vec<_>>(),
             [
-                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device",
-                "4,3,32,100,64,12.35,0.01,0.1,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
-                "4,3,16,100,64,12.35,0.01,0.2,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
+                "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Code,Data,Classes,Images,Seed,Device",
+                "4,3,32,100,64,12.35,0.01,0.1,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
+                "4,3,16,100,64,12.35,0.01,0.2,30.12346,0.95,90,100,0.001,constant,0.5,2,last,0,0.0,0,0.0,0.0,0,data/mnist/train-images-idx3-ubyte.gz,,60000,13,cpu",
             ]
         );
     }

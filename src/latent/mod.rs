@@ -1,5 +1,5 @@
 //! `aelab latent`: what a saved autoencoder's encoder makes of images. Each image's code
-//! (the encoder's output, flattened) is projected onto its principal components; the first
+//! (the fully connected code's numbers, or the encoder's output flattened) is projected onto its principal components; the first
 //! two are drawn as a map, one dot per image coloured by label, and so is a t-SNE of the
 //! leading components ([tsne]); both go to `latent.csv`. The first [`TSV_COMPONENTS`] go
 //! to the TSV files TensorBoard's embedding projector opens (the raw codes of the default
@@ -16,7 +16,7 @@ use crate::device::BackendJob;
 use crate::error::{Result, WriteError};
 use crate::fsutil;
 use crate::job::ModelOnImages;
-use crate::model::{AutoencoderConfig, Encoder, ModelBackend, TrainBackend};
+use crate::model::{Autoencoder, AutoencoderConfig, ModelBackend, TrainBackend};
 use crate::report::latent_map::latent_chart;
 use crate::train::VALIDATION_BATCH;
 
@@ -50,36 +50,29 @@ impl BackendJob for LatentJob {
         let inputs = &self.inputs;
         let labels = inputs.label_values();
         let all = inputs.every_image();
-        map_codes(
-            &model.encoder,
-            &inputs.images,
-            &all,
-            labels,
-            &self.out,
-            &device,
-        )
+        map_codes(&model, &inputs.images, &all, labels, &self.out, &device)
     }
 }
 
-/// The map of `encoder`'s codes of images `indices` (and their `labels`), written under
+/// The map of `model`'s codes of images `indices` (and their `labels`), written under
 /// `out`: every file this module names, then what was found and written on stdout.
 pub fn map_codes<B: ModelBackend>(
-    encoder: &Encoder<B>,
+    model: &Autoencoder<B>,
     images: &Images,
     indices: &[usize],
     labels: Option<&[u8]>,
     out: &Path,
     device: &B::Device,
 ) -> Result<()> {
-    let (mut codes, length) = encode(encoder, images, indices, device);
+    let (mut codes, length) = encode(model, images, indices, device);
     let projection = pca::project(&mut codes, indices.len(), length, TSV_COMPONENTS);
     let tsne = tsne::embed(&projection);
     write(out, &projection, tsne.as_deref(), labels, length)
 }
 
-/// Each image's code, flattened, back to back, and the length of one.
+/// Each image's code, back to back, and the length of one.
 fn encode<B: ModelBackend>(
-    encoder: &Encoder<B>,
+    model: &Autoencoder<B>,
     images: &Images,
     indices: &[usize],
     device: &B::Device,
@@ -87,9 +80,8 @@ fn encode<B: ModelBackend>(
     let mut codes = Vec::new();
     let mut length = 0;
     for chunk in indices.chunks(VALIDATION_BATCH) {
-        let code = encoder.forward(image_batch::<B>(images, chunk, device));
-        let [_, channels, height, width] = code.dims();
-        length = channels * height * width;
+        let code = model.encode(image_batch::<B>(images, chunk, device));
+        length = code.dims()[1];
         codes.extend(code.into_data().iter::<f32>());
     }
     (codes, length)

@@ -189,11 +189,11 @@ mod tests {
     use burn::prelude::*;
 
     fn config() -> AutoencoderConfig {
-        AutoencoderConfig {
+        AutoencoderConfig::convolutional(crate::model::ConvStack {
             layers: 2,
             filter_size: 3,
             filters: 2,
-        }
+        })
     }
 
     /// The ids of `model`'s parameters and running statistics.

@@ -8,7 +8,7 @@
 /// dropout draws, the records' layout, or the training arithmetic. The test below notices
 /// the first five by themselves; the arithmetic needs the author's word, since a kernel's
 /// last bits differ between machines (see README, "Reproducible to the bit").
-pub const MODEL_FORMAT: u32 = 1;
+pub const MODEL_FORMAT: u32 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -26,8 +26,9 @@ mod tests {
     use crate::train::classifier::dropout_mask;
 
     /// The digest of what each format draws and writes, one entry per format: a new entry
-    /// goes with each bump, and no two formats may share one.
-    const FORMATS: &[(u32, u64)] = &[(1, 0xb352_7f5e_e12b_2f71)];
+    /// goes with each bump, and no two formats may share one. Format 2: the autoencoder's
+    /// record has a `code` field (none unless `--code`).
+    const FORMATS: &[(u32, u64)] = &[(1, 0xb352_7f5e_e12b_2f71), (2, 0xddc1_212f_19eb_d2fd)];
 
     /// What a tiny run draws and writes: the seeded weights of an autoencoder and of a
     /// classifier on its encoder, as their records' bytes; the split; a batch's moves and
@@ -40,7 +41,8 @@ mod tests {
             filter_size: 3,
             filters: 2,
         };
-        let autoencoder = init_seeded::<AutoencoderConfig, Flex>(&stack, 7, &device);
+        let autoencoder =
+            init_seeded::<_, Flex>(&AutoencoderConfig::convolutional(stack), 7, &device);
         let classifier = ClassifierConfig {
             encoder: stack,
             fc_units: 4,

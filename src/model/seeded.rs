@@ -61,13 +61,13 @@ mod tests {
     /// with one generator for the process their draws came between a seed and its weights.
     #[test]
     fn a_seed_gives_the_same_weights_while_other_threads_draw() {
-        let stack = ConvStack {
+        let config = AutoencoderConfig::convolutional(ConvStack {
             layers: 2,
             filter_size: 3,
             filters: 2,
-        };
+        });
         let seeded = || {
-            let model = init_seeded::<AutoencoderConfig, Flex>(&stack, 7, &Default::default());
+            let model = init_seeded::<_, Flex>(&config, 7, &Default::default());
             record_bytes::<Flex, _>(model.into_record())
         };
         let alone = seeded();
@@ -76,7 +76,7 @@ mod tests {
             for _ in 0..2 {
                 scope.spawn(|| {
                     while !done.load(Ordering::Relaxed) {
-                        drop(stack.init::<Flex>(&Default::default()).into_record());
+                        drop(config.init::<Flex>(&Default::default()).into_record());
                     }
                 });
             }

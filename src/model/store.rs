@@ -80,19 +80,25 @@ impl Architecture for AutoencoderConfig {
 
     fn check(&self, height: usize, width: usize) -> Result<(), InputError> {
         self.validate()?;
-        Self::check_image_size(height, width)
+        self.check_for_images(height, width)
     }
 
     fn init<B: ModelBackend>(&self, device: &B::Device) -> Autoencoder<B> {
         AutoencoderConfig::init(self, device)
     }
 
+    /// Encoder and decoder blocks, and whether there is a fully connected code (1) or not.
     fn block_counts(&self) -> Vec<usize> {
-        vec![self.layers, self.layers]
+        let layers = self.stack.layers;
+        vec![layers, layers, usize::from(self.code.is_some())]
     }
 
     fn record_block_counts<B: ModelBackend>(record: &AutoencoderRecord<B>) -> Vec<usize> {
-        vec![record.encoder.blocks.len(), record.decoder.blocks.len()]
+        vec![
+            record.encoder.blocks.len(),
+            record.decoder.blocks.len(),
+            usize::from(record.code.is_some()),
+        ]
     }
 }
 
@@ -561,7 +567,7 @@ mod tests {
         };
         assert_eq!(
             read_card::<AutoencoderConfig>(&ae).unwrap().architecture,
-            stack
+            AutoencoderConfig::convolutional(stack)
         );
 
         let cl = dir.path().join("classifier.json");

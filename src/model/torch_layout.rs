@@ -1,6 +1,7 @@
 //! The models' weights named and laid out as the equivalent PyTorch modules keep them
 //! (`scripts/pytorch_model.py` defines those modules): `encoder.blocks.0.conv.weight`,
-//! `encoder.blocks.0.norm.running_var`, `decoder.output.bias`, `head.fc.weight`, ... so that
+//! `encoder.blocks.0.norm.running_var`, `decoder.output.bias`, `code.down.weight`,
+//! `head.fc.weight`, ... so that
 //! `load_state_dict(strict=True)` takes them as they are. Conv weights are
 //! `[out, in, kh, kw]` in both; a burn `Linear` keeps `[in, out]` where PyTorch keeps
 //! `[out, in]`, so those are transposed; PyTorch's BatchNorm also counts its batches
@@ -41,6 +42,10 @@ impl<B: ModelBackend> TorchLayout for Autoencoder<B> {
         blocks("encoder", &self.encoder.blocks, &mut tensors);
         blocks("decoder", &self.decoder.blocks, &mut tensors);
         conv("decoder.output", &self.decoder.output, &mut tensors);
+        if let Some(code) = &self.code {
+            linear("code.down", &code.down, &mut tensors);
+            linear("code.up", &code.up, &mut tensors);
+        }
         tensors
     }
 }
@@ -115,7 +120,7 @@ fn float<B: ModelBackend, const D: usize>(name: String, tensor: Tensor<B, D>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ClassifierConfig, ConvStack};
+    use crate::model::{AutoencoderConfig, ClassifierConfig, ConvStack};
     use burn::backend::Flex;
 
     fn stack(layers: usize) -> ConvStack {
@@ -135,7 +140,7 @@ mod tests {
 
     #[test]
     fn the_autoencoder_has_pytorchs_names_and_shapes() {
-        let model = stack(2).init::<Flex>(&Default::default());
+        let model = AutoencoderConfig::convolutional(stack(2)).init::<Flex>(&Default::default());
         let tensors = model.torch_tensors();
         let names = shapes(&tensors);
         assert_eq!(names.len(), 2 * 2 * 7 + 2);

@@ -5,7 +5,7 @@
 use aelab::data::dataset::{Split, image_batch};
 use aelab::data::idx::Images;
 use aelab::model::seeded::init_seeded;
-use aelab::model::{ClassifierConfig, ConvStack, TrainBackend};
+use aelab::model::{AutoencoderConfig, ClassifierConfig, ConvStack, TrainBackend};
 use aelab::train::autoencoder::{reconstruction_loss, train_autoencoder};
 use aelab::train::classifier::{Labelled, LossKind, Recipe, Stage, Trainer, train_classifier};
 use aelab::train::epochs::Start;
@@ -68,7 +68,7 @@ pub fn autoencoder<B: TrainBackend>(
     let run = train_autoencoder::<B>(
         images,
         &split,
-        stack,
+        &AutoencoderConfig::convolutional(*stack),
         schedule,
         Start::fresh(),
         device,
@@ -106,7 +106,12 @@ pub fn classifier<B: TrainBackend>(
         height: data.images.height,
         width: data.images.width,
     };
-    let encoder = init_seeded::<_, B>(stack, schedule.seed, device).encoder;
+    let encoder = init_seeded::<_, B>(
+        &AutoencoderConfig::convolutional(*stack),
+        schedule.seed,
+        device,
+    )
+    .encoder;
     let model = config.on_encoder(encoder, schedule.seed, device);
     let trainer = Trainer::new(
         data,
@@ -142,7 +147,12 @@ pub fn assert_the_frozen_stage_keeps_the_encoder<B: TrainBackend>(
         height: data.images.height,
         width: data.images.width,
     };
-    let encoder = init_seeded::<_, B>(stack, schedule.seed, device).encoder;
+    let encoder = init_seeded::<_, B>(
+        &AutoencoderConfig::convolutional(*stack),
+        schedule.seed,
+        device,
+    )
+    .encoder;
     let model = config.on_encoder(encoder, schedule.seed, device);
     let (encoder_before, head_before) = (
         model_file(model.encoder.clone()),
@@ -182,7 +192,7 @@ pub fn first_step<B: TrainBackend>(
     images: &Images,
     device: &B::Device,
 ) -> Vec<(String, Vec<f32>)> {
-    let model = init_seeded::<_, B>(stack, seed, device);
+    let model = init_seeded::<_, B>(&AutoencoderConfig::convolutional(*stack), seed, device);
     let all: Vec<usize> = (0..images.count).collect();
     let batch = image_batch::<B>(images, &all, device).require_grad();
     let loss = reconstruction_loss(&model, batch.clone());
