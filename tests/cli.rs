@@ -33,7 +33,7 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Data,Classes,Images,Seed,Device"
+        "Layers,Filter_Size,Filters/Layer,Epochs,Batch_Size,Train_Time,Loss,Val_Loss,Val_PSNR,Val_SSIM,Best_Epoch,Last_Epoch,Learning_Rate,LR_Schedule,Plateau_Factor,Plateau_Patience,Keep,Patience,Shift,Rotation,Zoom,Noise,Code,Data,Classes,Images,Seed,Device"
     );
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("2,3,4,2,32,"), "{}", lines[1]);
@@ -55,9 +55,9 @@ fn a_run_writes_table_model_and_plot_and_a_second_run_adds_a_row() {
     assert!((-1.0..=1.0).contains(&ssim), "SSIM: {}", lines[1]);
     assert_eq!(cells[11], "2", "{}", lines[1]);
     assert_eq!(
-        cells[12..22],
+        cells[12..23],
         [
-            "0.001", "constant", "0.5", "2", "last", "0", "0.0", "0", "0.0", "0.0"
+            "0.001", "constant", "0.5", "2", "last", "0", "0.0", "0", "0.0", "0.0", "0"
         ],
         "{}",
         lines[1]
