@@ -39,15 +39,18 @@ pub const MODEL_FORMAT_FIELD: &str = "model format";
 impl Identity {
     /// The identity as this aelab writes it. aelab 0.1.0 wrote its version where the model
     /// format is now (its checkpoints are format 1) and named the data and the encoder by
-    /// their paths, which no longer count; the fingerprints it lacked stay missing.
+    /// their paths, which no longer count; the fingerprints it lacked stay missing. Format
+    /// 2 only gave the autoencoder's record a `code`, which a format-1 record lacks and so
+    /// loads as none: a format-1 checkpoint goes on as format 2.
     fn upgraded(&self) -> Identity {
         let fields = self
             .0
             .iter()
             .filter_map(|(name, value)| match name.as_str() {
                 "aelab version" if value == "0.1.0" => {
-                    Some((MODEL_FORMAT_FIELD.into(), "1".into()))
+                    Some((MODEL_FORMAT_FIELD.into(), "2".into()))
                 }
+                MODEL_FORMAT_FIELD if value == "1" => Some((MODEL_FORMAT_FIELD.into(), "2".into())),
                 "data" | "encoder" => None,
                 _ => Some((name.clone(), value.clone())),
             });
@@ -393,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn a_checkpoint_of_aelab_0_1_0_is_format_1_and_its_paths_no_longer_count() {
+    fn a_checkpoint_of_aelab_0_1_0_or_of_format_1_goes_on_and_its_paths_no_longer_count() {
         let field = |name: &str, value: &str| (name.to_string(), value.to_string());
         let written = Identity(vec![
             field("aelab version", "0.1.0"),
@@ -401,10 +404,12 @@ mod tests {
             field("seed", "13"),
         ]);
         let format = |n: &str| Identity(vec![field(MODEL_FORMAT_FIELD, n), field("seed", "13")]);
-        assert_eq!(written.difference(&format("1")), None);
+        // Format 1 goes on as format 2 (which only added the autoencoder's code).
+        assert_eq!(written.difference(&format("2")), None);
+        assert_eq!(format("1").difference(&format("2")), None);
         assert_eq!(
-            written.difference(&format("2")).unwrap(),
-            "it was written for model format 1, this run has model format 2"
+            written.difference(&format("3")).unwrap(),
+            "it was written for model format 2, this run has model format 3"
         );
     }
 
