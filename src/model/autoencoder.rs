@@ -1,13 +1,14 @@
 //! The autoencoder: encoder, an optional fully connected code, then decoder; reconstructs
 //! its `[batch, 1, H, W]` input.
 
-use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::backend::ModelBackend;
 use super::block::ConvStack;
+use super::classifier::dense;
 use super::decoder::Decoder;
 use super::encoder::{Encoder, POOLED_LAYERS};
 use super::seeded::Build;
@@ -188,15 +189,9 @@ pub struct Code<B: ModelBackend> {
 
 impl<B: ModelBackend> Code<B> {
     fn new(code: &DenseCode, device: &B::Device) -> Self {
-        // Glorot uniform, as Keras' Dense layers start.
-        let linear = |inputs, outputs| {
-            LinearConfig::new(inputs, outputs)
-                .with_initializer(Initializer::XavierUniform { gain: 1.0 })
-                .init(device)
-        };
         Self {
-            down: linear(code.features, code.size),
-            up: linear(code.size, code.features),
+            down: dense(code.features, code.size, device),
+            up: dense(code.size, code.features, device),
         }
     }
 

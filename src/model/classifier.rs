@@ -113,17 +113,22 @@ impl Build for HeadConfig {
     type Module<B: ModelBackend> = Head<B>;
 
     fn build<B: ModelBackend>(&self, device: &B::Device) -> Head<B> {
-        // Glorot uniform, as Keras' Dense layers start.
-        let linear = |inputs, outputs| {
-            LinearConfig::new(inputs, outputs)
-                .with_initializer(Initializer::XavierUniform { gain: 1.0 })
-                .init(device)
-        };
         Head {
-            fc: linear(self.inputs, self.fc_units),
-            out: linear(self.fc_units, self.classes),
+            fc: dense(self.inputs, self.fc_units, device),
+            out: dense(self.fc_units, self.classes, device),
         }
     }
+}
+
+/// A fully connected layer started Glorot uniform, as Keras' Dense layers start.
+pub(crate) fn dense<B: ModelBackend>(
+    inputs: usize,
+    outputs: usize,
+    device: &B::Device,
+) -> Linear<B> {
+    LinearConfig::new(inputs, outputs)
+        .with_initializer(Initializer::XavierUniform { gain: 1.0 })
+        .init(device)
 }
 
 #[derive(Module, Debug)]
